@@ -1,0 +1,85 @@
+"""Learned scattering networks, LScat (no skip) and LScat + skip (spec B.2–B.10).
+
+Φ(x) = x_J with x_j = N(P_j Std(U_j)) (:class:`~phasecollapse.block.LScatBlock`), followed by the
+linear head (BN + Linear on the whole final map). No biases inside the blocks.
+
+Presets (spec B.8–B.10):
+    CIFAR-10: 8 blocks, L = 4, K = 64, 128, 256, 512 ×5, banks F0/F1 from block 0, 32 → 2.
+    ImageNet: 11 blocks, L = 8, K = 32, 64, 64, 128, 256, 512 ×5, 256, bank N then F0/F1,
+              224 → 3 (the 7 → 6 odd-size quirk; 224 → 4 with ``odd_size_quirk=False``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import Tensor, nn
+
+from ..block import LScatBlock
+from ..complex import check_feature_map
+from ..filters import block_banks, filter_bank
+from ..wavelet import Impl, axis_plan
+from .head import LinearHead
+
+CIFAR10_WIDTHS = (64, 128, 256, 512, 512, 512, 512, 512)
+IMAGENET_WIDTHS = (32, 64, 64, 128, 256, 512, 512, 512, 512, 512, 256)
+
+
+class LScat(nn.Module):
+    """Learned scattering network with a linear classifier.
+
+    Args:
+        widths: K_j per block (its length is the depth).
+        L: orientations per bank. factorize_from: ``--factorize-filters`` (0 CIFAR, 1 ImageNet).
+        nonlinearity: complex ρ of the registry. skip: the variant.
+        input_size: image side (square inputs, 3 channels by default).
+        impl, odd_size_quirk: see :class:`~phasecollapse.wavelet.Wavelet`.
+
+    forward: (B, in_channels, S, S) real → logits (B, num_classes).
+    """
+
+    def __init__(
+        self,
+        widths: Sequence[int],
+        L: int,
+        factorize_from: int,
+        num_classes: int,
+        input_size: int,
+        nonlinearity: str = "mod",
+        skip: bool = True,
+        in_channels: int = 3,
+        impl: Impl = "fast",
+        odd_size_quirk: bool = True,
+    ) -> None:
+        super().__init__()
+        if not widths or min(widths) < 1:
+            raise ValueError(f"widths must be a non-empty list of positive ints, got {list(widths)}")
+        self.in_channels, self.input_size = in_channels, input_size
+        blocks, c, size, is_complex = [], in_channels, input_size, False
+        for k, name in zip(widths, block_banks(len(widths), factorize_from)):
+            bank = filter_bank(name, L)
+            blocks.append(LScatBlock(c, k, bank, is_complex, nonlinearity, skip, impl, odd_size_quirk))
+            size = axis_plan(size, bank.subsample, odd_size_quirk).count
+            c, is_complex = k, True
+        self.blocks = nn.ModuleList(blocks)
+        self.output_size = size
+        self.head = LinearHead(2 * c, size, size, num_classes)
+
+    def check_input(self, x: Tensor) -> None:
+        """Raise a clear error unless x is (B, in_channels, input_size, input_size)."""
+        check_feature_map(x, "image batch")
+        expected = (self.in_channels, self.input_size, self.input_size)
+        if tuple(x.shape[1:]) != expected:
+            raise ValueError(f"this model takes images of shape (B, {', '.join(map(str, expected))}), got {tuple(x.shape)}")
+
+    def features(self, x: Tensor) -> list[Tensor]:
+        """Outputs x_1 … x_J of every block (complex real pairs (B, 2K_j, H_j, W_j))."""
+        self.check_input(x)
+        outs = []
+        for block in self.blocks:
+            x = block(x)
+            outs.append(x)
+        return outs
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x)[-1])

@@ -1,0 +1,111 @@
+"""Model registry: ``create_model(name, **options)`` and ``list_models()`` (timm style).
+
+Every model of the poster's Tables 1–3:
+
+| name                 | model                                              | options                               |
+|----------------------|----------------------------------------------------|---------------------------------------|
+| scat_cifar10         | order-2 scattering J = 3, L = 8 + BN + Linear       | J, L, max_order                       |
+| lscat_cifar10        | LScat (no skip), 8 blocks, L = 4                    | nonlinearity, width, widths, L, impl  |
+| lscat_skip_cifar10   | LScat + skip, 8 blocks, L = 4                       | same                                  |
+| resnet20_cifar10     | ResNet-20                                           | nonlinearity, bias_free               |
+| scat_imagenet        | order-2 scattering J = 4, L = 8 + BN + Linear       | J, L, max_order                       |
+| lscat_imagenet       | LScat (no skip), 11 blocks, L = 8                   | + odd_size_quirk                      |
+| lscat_skip_imagenet  | LScat + skip, 11 blocks, L = 8                      | + odd_size_quirk                      |
+| resnet18_imagenet    | ResNet-18 (torchvision layout)                      | nonlinearity, bias_free               |
+
+All take ``num_classes``. ``width`` multiplies every K_j (rounded, at least 1); ``widths``
+replaces the list (its length is the depth).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+
+from torch import nn
+
+from ..wavelet import Impl
+from .lscat import CIFAR10_WIDTHS, IMAGENET_WIDTHS, LScat
+from .resnet import ResNet
+from .scat import ScatNet
+
+_MODELS: dict[str, Callable[..., nn.Module]] = {}
+
+#: Image side and class count of each data set.
+DATASETS = {"cifar10": (32, 10), "imagenet": (224, 1000)}
+
+
+def register(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    def add(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        _MODELS[name] = fn
+        return fn
+
+    return add
+
+
+def list_models() -> list[str]:
+    """Registered model names, sorted."""
+    return sorted(_MODELS)
+
+
+def create_model(name: str, **options: object) -> nn.Module:
+    """Build a registered model; unknown names or options raise ValueError naming the choices."""
+    if name not in _MODELS:
+        raise ValueError(f"unknown model {name!r}; available: {', '.join(list_models())}")
+    fn = _MODELS[name]
+    allowed = [p for p in inspect.signature(fn).parameters]
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(f"model {name!r} has no option(s) {unknown}; its options: {allowed}")
+    return fn(**options)
+
+
+def _scaled(widths: Sequence[int], width: float) -> list[int]:
+    if width <= 0:
+        raise ValueError(f"width must be positive, got {width}")
+    return [max(1, round(k * width)) for k in widths]
+
+
+def _lscat(dataset: str, skip: bool) -> Callable[..., nn.Module]:
+    default_widths, L0, factorize_from = (CIFAR10_WIDTHS, 4, 0) if dataset == "cifar10" else (IMAGENET_WIDTHS, 8, 1)
+    size, classes = DATASETS[dataset]
+
+    def build(
+        nonlinearity: str = "mod",
+        width: float = 1.0,
+        widths: Sequence[int] | None = None,
+        L: int = L0,
+        num_classes: int = classes,
+        impl: Impl = "fast",
+        odd_size_quirk: bool = True,
+    ) -> nn.Module:
+        ks = _scaled(widths if widths is not None else default_widths, width)
+        return LScat(ks, L, factorize_from, num_classes, size, nonlinearity, skip, impl=impl, odd_size_quirk=odd_size_quirk)
+
+    return build
+
+
+def _scat(dataset: str) -> Callable[..., nn.Module]:
+    size, classes = DATASETS[dataset]
+    J0 = 3 if dataset == "cifar10" else 4
+
+    def build(J: int = J0, L: int = 8, max_order: int = 2, num_classes: int = classes) -> nn.Module:
+        return ScatNet(size, J, num_classes, L, max_order=max_order)
+
+    return build
+
+
+for _ds in DATASETS:
+    register(f"scat_{_ds}")(_scat(_ds))
+    register(f"lscat_{_ds}")(_lscat(_ds, skip=False))
+    register(f"lscat_skip_{_ds}")(_lscat(_ds, skip=True))
+
+
+@register("resnet20_cifar10")
+def resnet20_cifar10(nonlinearity: str = "relu", bias_free: bool = False, num_classes: int = 10) -> nn.Module:
+    return ResNet([3, 3, 3], [16, 32, 64], num_classes, "cifar", "A", nonlinearity, bias_free)
+
+
+@register("resnet18_imagenet")
+def resnet18_imagenet(nonlinearity: str = "relu", bias_free: bool = False, num_classes: int = 1000) -> nn.Module:
+    return ResNet([2, 2, 2, 2], [64, 128, 256, 512], num_classes, "imagenet", "B", nonlinearity, bias_free)

@@ -1,0 +1,25 @@
+"""Per-pixel normalisation ``N`` (spec B.6): x ↦ x / ‖x‖₂ across channels at each (b, h, w).
+
+For complex real pairs (B, 2K, H, W), ‖x‖² = Σ_k |x_k|² is the sum over all 2K real
+channels. Deviation from the authors (who use no ε): the squared norm gets ε = 1e-12 and is
+accumulated in fp32, so an all-zero pixel maps to 0 instead of NaN; otherwise the output norm
+is 1 to fp32 precision.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from .complex import check_feature_map
+
+EPS = 1e-12
+
+
+class Normalization(nn.Module):
+    """N(x) = x / sqrt(Σ_channels x² + ε); no parameters; shape (B, C, H, W) preserved."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        check_feature_map(x)
+        xf = x.float()
+        return (xf * torch.rsqrt(xf.square().sum(1, keepdim=True) + EPS)).to(x.dtype)

@@ -1,0 +1,61 @@
+"""The learned complex 1×1 operator P_j (spec B.5): y[u] = W_j v[u], no bias, no conjugation.
+
+W_j ∈ ℂ^{K×(Cc+Cr)} is stored as a real tensor of shape (K, Cc + Cr, 2) (real, imaginary),
+so weight decay acts on |W|². It is applied as one real 1×1 convolution (one matrix product)
+on the mixed layout (B, 2·Cc + Cr, H, W) (see :mod:`phasecollapse.standardization`):
+
+    complex input channel c:  [Re y; Im y] += [[Re W, −Im W], [Im W, Re W]] [Re v_c; Im v_c]
+    real input channel c:     [Re y; Im y] += [Re W; Im W] v_c          (2 real MACs, not 4)
+
+The output is K complex channels as real pairs (B, 2K, H, W).
+
+Unitary initialisation: A = U S Vᴴ (thin SVD) of a K×C matrix of i.i.d. standard complex
+Gaussians; W = U (orthonormal columns) if K > C, else W = Vᴴ (orthonormal rows).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .complex import check_feature_map
+
+
+def unitary_init(out_channels: int, in_channels: int) -> Tensor:
+    """Complex (K, C) isometry: Wᴴ W = I if K > C, else W Wᴴ = I (spec B.5)."""
+    a = torch.complex(torch.randn(out_channels, in_channels), torch.randn(out_channels, in_channels))
+    u, _, vh = torch.linalg.svd(a.to(torch.complex128), full_matrices=False)
+    return (u if out_channels > in_channels else vh).to(torch.complex64)
+
+
+class ComplexProjection(nn.Module):
+    """P_j: mixed (B, 2·Cc + Cr, H, W) → complex real pairs (B, 2K, H, W)."""
+
+    def __init__(self, complex_channels: int, real_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.complex_channels, self.real_channels, self.out_channels = complex_channels, real_channels, out_channels
+        w = unitary_init(out_channels, complex_channels + real_channels)
+        self.weight = nn.Parameter(torch.view_as_real(w).contiguous())
+
+    def extra_repr(self) -> str:
+        return f"complex_channels={self.complex_channels}, real_channels={self.real_channels}, out_channels={self.out_channels}"
+
+    def complex_weight(self) -> Tensor:
+        """W_j as a torch complex (K, Cc + Cr) matrix (a view for analysis)."""
+        return torch.view_as_complex(self.weight)
+
+    def real_weight(self) -> Tensor:
+        """The real (2K, 2·Cc + Cr) matrix acting on the mixed layout."""
+        re, im = self.weight[..., 0], self.weight[..., 1]
+        cc = self.complex_channels
+        on_complex = torch.stack([torch.stack([re[:, :cc], -im[:, :cc]], -1), torch.stack([im[:, :cc], re[:, :cc]], -1)], 1)
+        on_real = torch.stack([re[:, cc:], im[:, cc:]], 1)
+        return torch.cat([on_complex.flatten(2), on_real], 2).flatten(0, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        check_feature_map(x)
+        expected = 2 * self.complex_channels + self.real_channels
+        if x.shape[1] != expected:
+            raise ValueError(f"P_j expects {expected} channels (2×{self.complex_channels} + {self.real_channels}), got {x.shape[1]}")
+        return F.conv2d(x, self.real_weight()[:, :, None, None])

@@ -1,0 +1,60 @@
+"""Standardisation ``Std`` (spec B.4): per-channel complex centring and scaling, no affine.
+
+Input layout ("mixed"): (B, 2·Cc + Cr, H, W) = Cc complex channels as real pairs
+(:mod:`phasecollapse.complex`) followed by Cr real channels. For each channel c, over (b, h, w):
+
+    μ_c = E[U_c]                      (complex: real and imaginary means)
+    v_c = E|U_c − μ_c|²               (a real scalar: Var Re + Var Im, no 2×2 whitening)
+    Std(U)_c = (U_c − μ_c) / sqrt(v_c + 1e-5)
+
+Running statistics (eval mode): μ ← 0.1·μ + 0.9·μ_run, v ← 0.1·v·n/(n−1) + 0.9·v_run,
+n = B·H·W, initialised to μ = 0, v = 1. Statistics are computed in fp32 under autocast.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from .complex import check_feature_map
+
+
+class Standardization(nn.Module):
+    """Std over Cc complex + Cr real channels; output has the input's shape and dtype."""
+
+    def __init__(self, complex_channels: int, real_channels: int = 0, momentum: float = 0.1, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.complex_channels, self.real_channels = complex_channels, real_channels
+        self.momentum, self.eps = momentum, eps
+        self.register_buffer("running_mean", torch.zeros(2 * complex_channels + real_channels))
+        self.register_buffer("running_var", torch.ones(complex_channels + real_channels))
+
+    def extra_repr(self) -> str:
+        return f"complex_channels={self.complex_channels}, real_channels={self.real_channels}"
+
+    def _per_channel_var(self, real_var: Tensor) -> Tensor:
+        cc = 2 * self.complex_channels
+        return torch.cat([real_var[:cc].view(-1, 2).sum(1), real_var[cc:]])
+
+    def _per_real_channel(self, v: Tensor) -> Tensor:
+        return torch.cat([v[: self.complex_channels].repeat_interleave(2), v[self.complex_channels :]])
+
+    def forward(self, x: Tensor) -> Tensor:
+        check_feature_map(x)
+        expected = 2 * self.complex_channels + self.real_channels
+        if x.shape[1] != expected:
+            raise ValueError(f"Standardization expects {expected} channels (2×{self.complex_channels} + {self.real_channels}), got {x.shape[1]}")
+        xf = x.float()
+        if self.training:
+            n = x.numel() // x.shape[1]
+            if n < 2:
+                raise ValueError("Standardization needs more than one value per channel in training mode (batch × height × width ≥ 2)")
+            real_var, mean = torch.var_mean(xf, dim=(0, 2, 3), correction=0)
+            var = self._per_channel_var(real_var)
+            with torch.no_grad():
+                self.running_mean.lerp_(mean, self.momentum)
+                self.running_var.lerp_(var * (n / (n - 1)), self.momentum)
+        else:
+            mean, var = self.running_mean, self.running_var
+        scale = torch.rsqrt(self._per_real_channel(var) + self.eps)
+        return ((xf - mean.view(1, -1, 1, 1)) * scale.view(1, -1, 1, 1)).to(x.dtype)

@@ -1,0 +1,201 @@
+"""The wavelet transform W of one learned-scattering block (spec A.6, A.7, B.1 ``Fw``).
+
+For an input x with C channels (real, or complex as real pairs), W returns two branches
+
+    phi = x ∗ φ                       (C channels, real iff x is real)
+    psi = x ∗ ψ_k, k = 0 … L−1        (L·C complex channels, index c·L + k)
+
+optionally subsampled by 2. Two implementations compute the same linear map:
+
+``reference``
+    The authors' pipeline (spec A.7) on torch complex tensors: reflection padding to
+    P×Q, FFT, multiplication by the real Fourier multipliers, spectral folding (average of the
+    four quadrants) when subsampling, inverse FFT, crop.
+``fast``
+    One gather followed by a grouped spatial convolution with compact kernels. The gather
+    composes the reference's reflection padding with its periodic wrap-around, so the fast path
+    uses *the same border rule* as the reference: circular convolution of the reflect-padded
+    image. It differs only by the truncation of the kernels (discarded L1 mass ≤ ``tolerance``,
+    1e-5 by default), on every pixel, borders included.
+
+Output alignment (per axis, input size M, padded size P, spec A.7):
+    subsampled: output k ↔ input pixel 2k;  not subsampled: output k ↔ input pixel k;
+    with ``odd_size_quirk`` (the authors' behaviour, default) an odd M is padded 1 / 2 and
+    the non-subsampled output drops pixel 0 (7 → 6, output k ↔ input k + 1). With
+    ``odd_size_quirk=False`` odd sizes are padded 2 / 3 and every pixel is kept (7 → 7, 7 → 4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .complex import check_feature_map, from_complex
+from .filters import FilterBank
+
+Impl = Literal["fast", "reference"]
+
+
+@dataclass(frozen=True)
+class AxisPlan:
+    """Border plan for one axis: padded size ``P``, reflection pads, kept padded positions.
+
+    Output n sits at padded position ``first + stride·n``, n = 0 … count − 1.
+    """
+
+    M: int
+    P: int
+    pad_before: int
+    pad_after: int
+    first: int
+    stride: int
+    count: int
+
+    def input_index(self, n: int) -> int:
+        """Input pixel that output n is centred on."""
+        return self.first + self.stride * n - self.pad_before
+
+
+def axis_plan(M: int, subsample: bool, odd_size_quirk: bool = True) -> AxisPlan:
+    """Padding and cropping along one axis of size M (spec A.7).
+
+    Faithful rule: P = 2(⌊(M + 2)/2⌋ + 1), pads ⌊(P−M)/2⌋ / ⌈(P−M)/2⌉; keep padded positions
+    2 … P−3 (no subsampling) or 2m, m = 1 … P/2 − 2 (subsampling). Even M: P = M + 4, pads 2/2.
+    """
+    if odd_size_quirk or M % 2 == 0:
+        P = 2 * ((M + 2) // 2 + 1)
+        before = (P - M) // 2
+        count = P // 2 - 2 if subsample else P - 4
+    else:
+        P, before = M + 5, 2
+        count = (M + 1) // 2 if subsample else M
+    first = 2
+    after = P - M - before
+    if max(before, after) >= M:
+        raise ValueError(f"spatial size {M} is too small for the wavelet transform (reflection pad {max(before, after)})")
+    return AxisPlan(M, P, before, after, first, 2 if subsample else 1, count)
+
+
+@lru_cache(maxsize=64)
+def _multipliers(bank: FilterBank, P: int, Q: int) -> Tensor:
+    return torch.from_numpy(bank.multipliers(P, Q))
+
+
+def _reflect(i: np.ndarray, M: int) -> np.ndarray:
+    """NumPy 'reflect' (edge not repeated) for indices in [−(M−1), 2(M−1)]."""
+    i = np.abs(i)
+    return np.where(i > M - 1, 2 * (M - 1) - i, i)
+
+
+def gather_index(plan: AxisPlan, radius: int) -> Tensor:
+    """Input indices feeding a valid convolution of radius ``radius`` at the kept positions.
+
+    Position t of the periodic, reflect-padded signal reads input pixel
+    reflect((t mod P) − pad_before). The span covers first − radius … last + radius.
+    """
+    last = plan.first + plan.stride * (plan.count - 1)
+    t = np.arange(plan.first - radius, last + radius + 1)
+    return torch.from_numpy(_reflect(np.mod(t, plan.P) - plan.pad_before, plan.M).astype(np.int64))
+
+
+def reference_wavelet_transform(z: Tensor, bank: FilterBank, odd_size_quirk: bool = True) -> Tensor:
+    """The authors' FFT pipeline (spec A.7) on a torch complex tensor.
+
+    Args:
+        z: complex (B, C, M, N).
+    Returns:
+        complex (B, C, 1 + L, M', N'): index 0 is z∗φ, index 1 + k is z∗ψ_k.
+    """
+    ph = axis_plan(z.shape[-2], bank.subsample, odd_size_quirk)
+    pw = axis_plan(z.shape[-1], bank.subsample, odd_size_quirk)
+    zp = F.pad(z, (pw.pad_before, pw.pad_after, ph.pad_before, ph.pad_after), mode="reflect")
+    mult = _multipliers(bank, ph.P, pw.P).to(device=z.device, dtype=z.real.dtype)
+    spectrum = torch.fft.fft2(zp).unsqueeze(2) * mult
+    if bank.subsample:
+        spectrum = spectrum.unflatten(-1, (2, pw.P // 2)).unflatten(-3, (2, ph.P // 2)).mean(dim=(-4, -2))
+    out = torch.fft.ifft2(spectrum)
+    s = 2 if bank.subsample else 1
+    h0, w0 = ph.first // s, pw.first // s
+    return out[..., h0 : h0 + ph.count, w0 : w0 + pw.count]
+
+
+class Wavelet(nn.Module):
+    """W: x ↦ (x∗φ, x∗ψ_0, …, x∗ψ_{L−1}), with one filter bank, optionally subsampled by 2.
+
+    Args:
+        bank: the filter bank (:func:`phasecollapse.filters.filter_bank`).
+        in_channels: C, the number of (real or complex) input channels.
+        complex_input: whether x holds complex real pairs (B, 2C, H, W) or real maps (B, C, H, W).
+        impl: ``"fast"`` (compact-kernel convolution) or ``"reference"`` (FFT, spec A.7).
+        odd_size_quirk: reproduce the authors' odd-size cropping (7 → 6); see module docstring.
+        tolerance: L1 mass of the kernels discarded by the fast path's truncation.
+
+    Shapes: forward(x) returns ``(phi, psi)`` with
+        phi: (B, C, H', W') for real x, (B, 2C, H', W') real pairs for complex x;
+        psi: (B, 2·L·C, H', W') real pairs, complex channel c·L + k = x_c ∗ ψ_k.
+    """
+
+    def __init__(
+        self,
+        bank: FilterBank,
+        in_channels: int,
+        complex_input: bool,
+        impl: Impl = "fast",
+        odd_size_quirk: bool = True,
+        tolerance: float = 1e-5,
+    ) -> None:
+        super().__init__()
+        if impl not in ("fast", "reference"):
+            raise ValueError(f"unknown wavelet implementation {impl!r}; expected 'fast' or 'reference'")
+        self.bank, self.in_channels, self.complex_input = bank, in_channels, complex_input
+        self.impl, self.odd_size_quirk = impl, odd_size_quirk
+        kernels = bank.compact_kernels(tolerance)[:, ::-1, ::-1]  # correlation weights w(d) = h(−d)
+        self.radius = kernels.shape[-1] // 2
+        re, im = torch.from_numpy(kernels.real.copy()), torch.from_numpy(kernels.imag.copy())
+        if complex_input:  # per group inputs (a, b) = (Re x, Im x); outputs Re, Im of each filter
+            weight = torch.stack([torch.stack((re, -im), 1), torch.stack((im, re), 1)], 1).flatten(0, 1)
+        else:  # per group input a; outputs φ (real), then Re ψ_k, Im ψ_k
+            weight = torch.cat([re[:1], torch.stack((re[1:], im[1:]), 1).flatten(0, 1)]).unsqueeze(1)
+        self.register_buffer("weight", weight.float().repeat(in_channels, 1, 1, 1), persistent=False)
+
+    @property
+    def out_channels(self) -> int:
+        """Number of complex channels of psi (L·C)."""
+        return self.bank.L * self.in_channels
+
+    def extra_repr(self) -> str:
+        kind = "complex" if self.complex_input else "real"
+        return f"bank={self.bank.name}, L={self.bank.L}, in_channels={self.in_channels} ({kind}), impl={self.impl}"
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        check_feature_map(x)
+        expected = self.in_channels * (2 if self.complex_input else 1)
+        if x.shape[1] != expected:
+            kind = "complex (2 real channels each)" if self.complex_input else "real"
+            raise ValueError(f"Wavelet expects {self.in_channels} {kind} channels = {expected}, got {x.shape[1]}")
+        return self._fast(x) if self.impl == "fast" else self._reference(x)
+
+    def _fast(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        ph = axis_plan(x.shape[-2], self.bank.subsample, self.odd_size_quirk)
+        pw = axis_plan(x.shape[-1], self.bank.subsample, self.odd_size_quirk)
+        ih = gather_index(ph, self.radius).to(x.device)
+        iw = gather_index(pw, self.radius).to(x.device)
+        xg = x[:, :, ih[:, None], iw[None, :]]
+        out = F.conv2d(xg, self.weight.to(xg.dtype), stride=ph.stride, groups=self.in_channels)
+        b, _, h, w = out.shape
+        out = out.view(b, self.in_channels, -1, h, w)
+        n_phi = 2 if self.complex_input else 1
+        return out[:, :, :n_phi].flatten(1, 2), out[:, :, n_phi:].flatten(1, 2)
+
+    def _reference(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        x = x.float()
+        z = torch.view_as_complex(x.unflatten(1, (-1, 2)).movedim(2, -1).contiguous()) if self.complex_input else x.to(torch.complex64)
+        y = reference_wavelet_transform(z, self.bank, self.odd_size_quirk)  # (B, C, 1+L, H', W')
+        phi = from_complex(y[:, :, 0]) if self.complex_input else y[:, :, 0].real.contiguous()
+        return phi, from_complex(y[:, :, 1:].flatten(1, 2))

@@ -1,0 +1,75 @@
+import pytest
+import torch
+
+from phasecollapse.complex import from_complex, to_complex
+from phasecollapse.normalization import Normalization
+from phasecollapse.projection import ComplexProjection, unitary_init
+from phasecollapse.standardization import Standardization
+
+
+def mixed(b: int, cc: int, cr: int, h: int = 5) -> torch.Tensor:
+    return torch.cat([torch.randn(b, 2 * cc, h, h) * 3 + 1, torch.randn(b, cr, h, h) * 2 - 4], 1)
+
+
+def test_standardization_train_mode_zero_mean_unit_power() -> None:
+    std = Standardization(3, 2)
+    y = std(mixed(8, 3, 2))
+    torch.testing.assert_close(y.mean(dim=(0, 2, 3)), torch.zeros(8), atol=1e-5, rtol=0)
+    power = y.square().mean(dim=(0, 2, 3))
+    per_channel = torch.cat([power[:6].view(3, 2).sum(1), power[6:]])
+    torch.testing.assert_close(per_channel, torch.ones(5), atol=1e-4, rtol=0)
+
+
+def test_standardization_running_statistics_follow_the_ema() -> None:
+    std = Standardization(2, 1)
+    xs = [mixed(4, 2, 1), mixed(4, 2, 1)]
+    mean, var = torch.zeros(5), torch.ones(3)
+    for x in xs:
+        std(x)
+        n = 4 * 5 * 5
+        m = x.mean(dim=(0, 2, 3))
+        c = (x - m.view(1, -1, 1, 1)).square().mean(dim=(0, 2, 3))
+        v = torch.cat([c[:4].view(2, 2).sum(1), c[4:]]) * n / (n - 1)
+        mean, var = 0.9 * mean + 0.1 * m, 0.9 * var + 0.1 * v
+    torch.testing.assert_close(std.running_mean, mean)
+    torch.testing.assert_close(std.running_var, var)
+    std.eval()
+    x = mixed(2, 2, 1)
+    scale = torch.cat([var[:2].repeat_interleave(2), var[2:]]).add(1e-5).rsqrt()
+    torch.testing.assert_close(std(x), (x - mean.view(1, -1, 1, 1)) * scale.view(1, -1, 1, 1))
+
+
+def test_standardization_errors() -> None:
+    with pytest.raises(ValueError, match="expects 5 channels"):
+        Standardization(2, 1)(torch.randn(2, 4, 3, 3))
+    with pytest.raises(ValueError, match="more than one value"):
+        Standardization(1)(torch.randn(1, 2, 1, 1))
+
+
+@pytest.mark.parametrize("k,c", [(4, 9), (9, 4), (6, 6)])
+def test_unitary_init_is_an_isometry(k: int, c: int) -> None:
+    w = unitary_init(k, c).to(torch.complex128)
+    gram = w @ w.mH if k <= c else w.mH @ w
+    torch.testing.assert_close(gram, torch.eye(min(k, c), dtype=torch.complex128), atol=1e-5, rtol=0)
+
+
+def test_projection_equals_complex_matrix_product() -> None:
+    p = ComplexProjection(3, 2, 4)
+    assert p.weight.shape == (4, 5, 2) and not any("bias" in n for n, _ in p.named_parameters())
+    x = mixed(2, 3, 2)
+    v = torch.cat([to_complex(x[:, :6]), x[:, 6:].to(torch.complex64)], 1)
+    expected = torch.einsum("kc,bchw->bkhw", p.complex_weight(), v)
+    torch.testing.assert_close(to_complex(p(x)), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_normalization_unit_norm_and_safe_at_zero() -> None:
+    x = from_complex(torch.randn(2, 7, 4, 4, dtype=torch.complex64))
+    x[0, :, 0, 0] = 0
+    x.requires_grad_(True)
+    y = Normalization()(x)
+    norms = y.detach().square().sum(1).sqrt()
+    assert norms[0, 0, 0] == 0
+    norms[0, 0, 0] = 1
+    torch.testing.assert_close(norms, torch.ones_like(norms))
+    y.sum().backward()
+    assert torch.isfinite(x.grad).all()
