@@ -1,0 +1,172 @@
+"""Experiment configuration: TOML files under ``configs/`` plus ``--set section.key=value``.
+
+A file may name a base file with ``extends = "relative/path.toml"``; its tables are merged
+key by key (the file wins). Every key is validated against the dataclasses below: an unknown
+section or key, a value of the wrong type, or an out-of-range value raises ``ValueError``
+naming it. ``model.options`` is passed to :func:`phasecollapse.create_model`, which checks it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class ModelConfig:
+    name: str = "lscat_skip_cifar10"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DataConfig:
+    dataset: str = "cifar10"  # cifar10 | imagenet | textures
+    root: str = ""  # cifar10: torchvision root (else $PHASECOLLAPSE_CIFAR10_DIR); imagenet: ImageFolder root
+    download: bool = False
+    train_subset: int = 0  # 0: every training image; n: the first n of a fixed shuffle
+    test_subset: int = 0
+    batch_size: int = 128  # global batch, split across DDP ranks
+    workers: int = 8  # ImageNet loader processes
+    image_size: int = 224  # ImageNet crop
+    texture_classes: int = 4  # textures: classes, samples per class (train, test)
+    texture_train: int = 256
+    texture_test: int = 128
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 1e-4  # on every parameter (spec C.2)
+    epochs: int = 300
+    step_size: int = 70  # lr × gamma every step_size epochs
+    gamma: float = 0.1
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 0
+    precision: str = "fp32"  # fp32 | bf16 (autocast)
+    channels_last: bool = False
+    compile: bool = False
+    device: str = "auto"  # auto | cpu | cuda
+    out_dir: str = "runs/default"
+    progress: bool = True
+    tensorboard: bool = True  # when the tensorboard package is installed
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+CHOICES = {("data", "dataset"): ("cifar10", "imagenet", "textures"), ("train", "precision"): ("fp32", "bf16"), ("train", "device"): ("auto", "cpu", "cuda")}
+POSITIVE = {("data", "batch_size"), ("optim", "epochs"), ("optim", "step_size"), ("data", "image_size"), ("data", "texture_classes")}
+NON_NEGATIVE = {("data", "train_subset"), ("data", "test_subset"), ("data", "workers"), ("optim", "lr"), ("optim", "weight_decay"), ("optim", "momentum")}
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in top.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def read_toml(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A config file as a dict, with its ``extends`` chain merged in."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise FileNotFoundError(f"config file not found: {path}")
+    if path in _seen:
+        raise ValueError(f"config files extend each other in a cycle: {' → '.join(map(str, (*_seen, path)))}")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise ValueError(f"config file {path} is not valid TOML: {err}") from err
+    base = data.pop("extends", None)
+    return _merge(read_toml(path.parent / base, (*_seen, path)), data) if base else data
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text  # a bare string: --set train.out_dir=runs/x
+
+
+def apply_override(raw: dict[str, Any], assignment: str) -> None:
+    """Apply ``section.key=value`` (value in TOML syntax, or a bare string) to a raw config."""
+    if "=" not in assignment:
+        raise ValueError(f"override {assignment!r} must look like section.key=value")
+    dotted, text = assignment.split("=", 1)
+    keys = dotted.strip().split(".")
+    if len(keys) < 2:
+        raise ValueError(f"override key {dotted!r} must be section.key (e.g. optim.lr)")
+    node = raw
+    for k in keys[:-1]:
+        node = node.setdefault(k, {})
+        if not isinstance(node, dict):
+            raise ValueError(f"override {dotted!r}: {k!r} is not a table")
+    node[keys[-1]] = _parse_value(text.strip())
+
+
+def _check_type(section: str, f: dataclasses.Field, value: Any) -> Any:
+    kind = f.type if isinstance(f.type, str) else f.type.__name__
+    name = f"{section}.{f.name}"
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"config key {name} must be true or false, got {value!r}")
+    elif kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"config key {name} must be an integer, got {value!r}")
+    elif kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"config key {name} must be a number, got {value!r}")
+        value = float(value)
+    elif kind == "str":
+        if not isinstance(value, str):
+            raise ValueError(f"config key {name} must be a string, got {value!r}")
+    elif not isinstance(value, dict):
+        raise ValueError(f"config key {name} must be a table, got {value!r}")
+    if (section, f.name) in CHOICES and value not in CHOICES[section, f.name]:
+        raise ValueError(f"config key {name} must be one of {CHOICES[section, f.name]}, got {value!r}")
+    if (section, f.name) in POSITIVE and value <= 0:
+        raise ValueError(f"config key {name} must be positive, got {value!r}")
+    if (section, f.name) in NON_NEGATIVE and value < 0:
+        raise ValueError(f"config key {name} must be ≥ 0, got {value!r}")
+    return value
+
+
+def from_dict(raw: dict[str, Any]) -> Config:
+    """Validate a raw dict into a :class:`Config`."""
+    config = Config()
+    sections = {f.name: f for f in fields(Config)}
+    for section, table in raw.items():
+        if section not in sections:
+            raise ValueError(f"unknown config section [{section}]; sections: {sorted(sections)}")
+        if not isinstance(table, dict):
+            raise ValueError(f"config section [{section}] must be a table")
+        target = getattr(config, section)
+        known = {f.name: f for f in fields(target)}
+        for key, value in table.items():
+            if key not in known:
+                raise ValueError(f"unknown config key {section}.{key}; valid keys in [{section}]: {sorted(known)}")
+            setattr(target, key, _check_type(section, known[key], value))
+    return config
+
+
+def load_config(path: str | Path | None, overrides: list[str] = ()) -> Config:  # type: ignore[assignment]
+    """Read a config file (or the defaults, when ``path`` is None) and apply overrides."""
+    raw = read_toml(path) if path else {}
+    for assignment in overrides:
+        apply_override(raw, assignment)
+    return from_dict(raw)

@@ -1,0 +1,286 @@
+"""Training and evaluation engine (torchvision ``references/classification`` style).
+
+``fit(config)`` trains ``config.model`` on ``config.data`` with SGD and a step schedule
+(spec C.2, C.3), evaluates every epoch (top-1/top-5 error), logs metrics to
+``out_dir/metrics.jsonl``, ``metrics.csv`` and TensorBoard (when installed), and writes
+``last.pt`` / ``best.pt`` atomically. ``resume=True`` continues from ``last.pt`` exactly:
+model, optimiser, scheduler, epoch, best metrics and RNG states are restored, and each epoch's
+data order and augmentation come from generators seeded by (seed, epoch).
+
+Under ``torchrun`` the model is wrapped in DDP (gloo on CPU, NCCL on CUDA); the global batch
+is split across ranks (Std and BN use per-rank statistics, like the authors' DataParallel,
+spec G.11); rank 0 logs and checkpoints; evaluation is sharded and summed over ranks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import math
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from . import checkpoint, distributed
+from .config import Config, apply_override, from_dict
+from .data import cifar10, imagenet, textures
+from .models import create_model
+from .provenance import environment
+
+CSV_FIELDS = ["epoch", "lr", "train_loss", "train_top1_err", "test_loss", "test_top1_err", "test_top5_err", "train_images_per_s", "epoch_s"]
+
+
+def autocast(config: Config, device: torch.device) -> contextlib.AbstractContextManager[Any]:
+    """bf16 autocast on CPU or CUDA when ``train.precision = "bf16"``; a no-op for fp32."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.train.precision == "bf16")
+
+
+def build_model(config: Config) -> nn.Module:
+    """The registry model of the config, checked against the data set's image size."""
+    model = create_model(config.model.name, **config.model.options)
+    size = {"cifar10": 32, "textures": 32, "imagenet": config.data.image_size}[config.data.dataset]
+    expected = getattr(model, "input_size", None)
+    if expected is not None and expected != size:
+        raise ValueError(f"model {config.model.name} takes {expected}×{expected} images but data set {config.data.dataset} gives {size}×{size}")
+    return model
+
+
+def build_loaders(config: Config, ctx: distributed.Context) -> tuple[Iterable[Any], Iterable[Any]]:
+    """(train, test) iterables of (images, labels) batches for this rank."""
+    d, per_rank = config.data, max(1, config.data.batch_size // ctx.world)
+    if d.dataset == "imagenet":
+        if not d.root:
+            raise ValueError("data.root must name the ImageNet folder (with train/ and val/) for data.dataset = 'imagenet'")
+        train = imagenet.loader(d.root, True, per_rank, d.workers, d.image_size, config.train.seed, ctx.rank, ctx.world)
+        test = imagenet.loader(d.root, False, per_rank, d.workers, d.image_size, config.train.seed, ctx.rank, ctx.world)
+        return train, test
+    if d.dataset == "textures":
+        (xtr, ytr), (xte, yte) = textures.splits(d.texture_classes, d.texture_train, d.texture_test, config.train.seed)
+    else:
+        xtr, ytr = cifar10.load_split(d.root or None, True, d.download)
+        xte, yte = cifar10.load_split(d.root or None, False, d.download)
+    if d.train_subset:
+        keep = torch.randperm(len(ytr), generator=torch.Generator().manual_seed(1234))[: d.train_subset]
+        xtr, ytr = xtr[keep], ytr[keep]
+    if d.test_subset:
+        xte, yte = xte[: d.test_subset], yte[: d.test_subset]
+    common = dict(seed=config.train.seed, rank=ctx.rank, world=ctx.world, device=ctx.device)
+    train = cifar10.TensorLoader(xtr, ytr, per_rank, shuffle=True, augment=d.dataset == "cifar10", **common)
+    test = cifar10.TensorLoader(xte, yte, per_rank, shuffle=False, augment=False, **common)
+    return train, test
+
+
+def _batches(loader: Iterable[Any], ctx: distributed.Context, memory_format: torch.memory_format) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    for x, y in loader:
+        yield x.to(ctx.device, non_blocking=True).contiguous(memory_format=memory_format), y.to(ctx.device, non_blocking=True)
+
+
+def train_one_epoch(model: nn.Module, loader: Iterable[Any], optimizer: torch.optim.Optimizer, config: Config, ctx: distributed.Context, epoch: int) -> dict[str, float]:
+    model.train()
+    memory_format = torch.channels_last if config.train.channels_last else torch.contiguous_format
+    loss_sum = correct = count = 0.0
+    bar = tqdm(total=len(loader), desc=f"epoch {epoch + 1}/{config.optim.epochs}", unit="batch", disable=not (ctx.is_main and config.train.progress), dynamic_ncols=True, leave=False, mininterval=1.0)
+    start = time.perf_counter()
+    for x, y in _batches(loader, ctx, memory_format):
+        with autocast(config, ctx.device):
+            logits = model(x)
+            loss = F.cross_entropy(logits.float(), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        n = y.numel()
+        loss_sum += loss.item() * n
+        correct += (logits.argmax(1) == y).sum().item()
+        count += n
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss_sum / count:.3f}", img_s=f"{count * ctx.world / (time.perf_counter() - start):.0f}")
+    bar.close()
+    elapsed = time.perf_counter() - start
+    loss_sum, correct, count = distributed.all_sum([loss_sum, correct, count], ctx.device)
+    return {"train_loss": loss_sum / count, "train_top1_err": 100 * (1 - correct / count), "train_images_per_s": count / elapsed}
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, loader: Iterable[Any], config: Config, ctx: distributed.Context) -> dict[str, float]:
+    """Test loss and top-1 / top-5 error (%) over the whole (sharded) test set."""
+    model.eval()
+    memory_format = torch.channels_last if config.train.channels_last else torch.contiguous_format
+    loss_sum = top1 = top5 = count = 0.0
+    for x, y in _batches(loader, ctx, memory_format):
+        with autocast(config, ctx.device):
+            logits = model(x).float()
+        loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
+        top = logits.topk(min(5, logits.shape[1]), 1).indices
+        top1 += (top[:, 0] == y).sum().item()
+        top5 += (top == y[:, None]).any(1).sum().item()
+        count += y.numel()
+    loss_sum, top1, top5, count = distributed.all_sum([loss_sum, top1, top5, count], ctx.device)
+    return {"test_loss": loss_sum / count, "test_top1_err": 100 * (1 - top1 / count), "test_top5_err": 100 * (1 - top5 / count)}
+
+
+def _rng_state() -> dict[str, Any]:
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class MetricsLog:
+    """Per-epoch rows to metrics.jsonl, metrics.csv and (optionally) TensorBoard; rank 0 only."""
+
+    def __init__(self, out_dir: Path, tensorboard: bool) -> None:
+        self.jsonl, self.csv = out_dir / "metrics.jsonl", out_dir / "metrics.csv"
+        if not self.csv.exists():
+            with self.csv.open("w", newline="") as f:
+                csv.DictWriter(f, CSV_FIELDS).writeheader()
+        self.tb = None
+        if tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.tb = SummaryWriter(str(out_dir / "tensorboard"))
+            except ImportError:
+                self.tb = None
+
+    def write(self, row: dict[str, float]) -> None:
+        with self.jsonl.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+        with self.csv.open("a", newline="") as f:
+            csv.DictWriter(f, CSV_FIELDS, extrasaction="ignore").writerow(row)
+        if self.tb is not None:
+            for k, v in row.items():
+                if k != "epoch":
+                    self.tb.add_scalar(k, v, int(row["epoch"]))
+            self.tb.flush()
+
+
+def fit(config: Config, resume: bool = False) -> dict[str, Any]:
+    """Train (or resume) the configured experiment; returns the summary written to results.json."""
+    ctx = distributed.setup(config.train.device)
+    try:
+        return _fit(config, ctx, resume)
+    finally:
+        distributed.teardown()
+
+
+def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, Any]:
+    out_dir = Path(config.train.out_dir)
+    torch.manual_seed(config.train.seed)
+    model = build_model(config).to(ctx.device)
+    if config.train.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    o = config.optim
+    optimizer = torch.optim.SGD(model.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, o.step_size, o.gamma)
+    start_epoch, best, wall_before = 0, {"test_top1_err": math.inf, "test_top5_err": math.inf, "epoch": 0}, 0.0
+    if resume:
+        path = out_dir / "last.pt"
+        ckpt = checkpoint.load(path, ctx.device)
+        saved = from_dict(ckpt["config"])
+        if saved.model != config.model:
+            raise checkpoint.CheckpointError(f"{path} was trained with model {saved.model} but the config asks for {config.model}")
+        checkpoint.load_model_state(model, ckpt["model"], path)
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        start_epoch, best, wall_before = ckpt["epoch"], ckpt["best"], ckpt.get("wall_s", 0.0)
+        _set_rng_state(ckpt["rng"])
+    train_loader, test_loader = build_loaders(config, ctx)
+    net: nn.Module = model
+    if ctx.world > 1:
+        net = nn.parallel.DistributedDataParallel(model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
+    if config.train.compile:
+        net = torch.compile(net)
+    log = None
+    if ctx.is_main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+        log = MetricsLog(out_dir, config.train.tensorboard)
+    t0 = time.perf_counter()
+    last_row: dict[str, float] = {}
+    for epoch in range(start_epoch, o.epochs):
+        for loader in (train_loader, test_loader):
+            if hasattr(loader, "set_epoch"):
+                loader.set_epoch(epoch)
+            elif hasattr(getattr(loader, "sampler", None), "set_epoch"):
+                loader.sampler.set_epoch(epoch)
+        e0 = time.perf_counter()
+        lr = optimizer.param_groups[0]["lr"]
+        row: dict[str, float] = {"epoch": epoch + 1, "lr": lr, **train_one_epoch(net, train_loader, optimizer, config, ctx, epoch)}
+        row.update(evaluate(net, test_loader, config, ctx))
+        scheduler.step()
+        row["epoch_s"] = time.perf_counter() - e0
+        last_row = row
+        for k in ("test_top1_err", "test_top5_err"):
+            best[k] = min(best[k], row[k])
+        improved = row["test_top1_err"] <= best["test_top1_err"]
+        if improved:
+            best["epoch"] = epoch + 1
+        if ctx.is_main:
+            assert log is not None
+            log.write(row)
+            tqdm.write(
+                f"epoch {epoch + 1}: train loss {row['train_loss']:.3f} err {row['train_top1_err']:.2f}% | "
+                f"test err {row['test_top1_err']:.2f}% (top-5 {row['test_top5_err']:.2f}%) | {row['train_images_per_s']:.0f} img/s"
+            )
+            state = {
+                "format": checkpoint.FORMAT,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "epoch": epoch + 1,
+                "best": best,
+                "rng": _rng_state(),
+                "config": config.to_dict(),
+                "metrics": row,
+                "wall_s": wall_before + time.perf_counter() - t0,
+            }
+            checkpoint.save_atomic(state, out_dir / "last.pt")
+            if improved:
+                checkpoint.save_atomic(state, out_dir / "best.pt")
+    summary = {
+        "model": config.model.name,
+        "options": config.model.options,
+        "epochs_completed": o.epochs,
+        "best_top1_err": best["test_top1_err"],
+        "best_top5_err": best["test_top5_err"],
+        "best_epoch": best["epoch"],
+        "final": last_row,
+        "wall_s": wall_before + time.perf_counter() - t0,
+        "world_size": ctx.world,
+        "environment": environment(),
+    }
+    if ctx.is_main:
+        (out_dir / "results.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def evaluate_checkpoint(path: str, data_root: str | None = None, overrides: list[str] = ()) -> dict[str, float]:  # type: ignore[assignment]
+    """Rebuild the model of a checkpoint, load its weights and evaluate on its test set."""
+    ckpt = checkpoint.load(path)
+    raw = ckpt["config"]
+    if data_root:
+        raw["data"]["root"] = data_root
+    for assignment in overrides:
+        apply_override(raw, assignment)
+    config = from_dict(raw)
+    ctx = distributed.setup(config.train.device)
+    try:
+        model = build_model(config).to(ctx.device)
+        checkpoint.load_model_state(model, ckpt["model"], path)
+        _, test = build_loaders(config, ctx)
+        return evaluate(model, test, config, ctx)
+    finally:
+        distributed.teardown()
