@@ -52,3 +52,20 @@ def all_sum(values: list[float], device: torch.device) -> list[float]:
     t = torch.tensor(values, dtype=torch.float64, device=device)
     dist.all_reduce(t)
     return t.tolist()
+
+
+@torch.no_grad()
+def weight_divergence(model: torch.nn.Module) -> float:
+    """Max |w_rank − w_rank0| over all parameters and buffers and all ranks (0.0 when in sync)."""
+    if not dist.is_initialized():
+        return 0.0
+    worst = torch.zeros((), dtype=torch.float64, device=next(model.parameters()).device)
+    for t in list(model.parameters()) + list(model.buffers()):
+        ref = t.detach().clone()
+        dist.broadcast(ref, 0)
+        if t.is_floating_point():
+            worst = torch.maximum(worst, (t.detach() - ref).abs().max().double())
+        elif not torch.equal(t, ref):
+            worst.fill_(float("inf"))
+    dist.all_reduce(worst, op=dist.ReduceOp.MAX)
+    return worst.item()

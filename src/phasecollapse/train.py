@@ -260,6 +260,7 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, An
         "final": last_row,
         "wall_s": wall_before + time.perf_counter() - t0,
         "world_size": ctx.world,
+        "rank_weight_max_abs_diff": distributed.weight_divergence(model),
         "environment": environment(),
     }
     if ctx.is_main:

@@ -48,16 +48,20 @@ def list_models() -> list[str]:
     return sorted(_MODELS)
 
 
-def create_model(name: str, **options: object) -> nn.Module:
-    """Build a registered model; unknown names or options raise ValueError naming the choices."""
+def check_options(name: str, options: dict[str, object]) -> None:
+    """Raise ValueError for an unknown model name or option names it does not take."""
     if name not in _MODELS:
         raise ValueError(f"unknown model {name!r}; available: {', '.join(list_models())}")
-    fn = _MODELS[name]
-    allowed = [p for p in inspect.signature(fn).parameters]
+    allowed = list(inspect.signature(_MODELS[name]).parameters)
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise ValueError(f"model {name!r} has no option(s) {unknown}; its options: {allowed}")
-    return fn(**options)
+
+
+def create_model(name: str, **options: object) -> nn.Module:
+    """Build a registered model; unknown names or options raise ValueError naming the choices."""
+    check_options(name, options)
+    return _MODELS[name](**options)
 
 
 def _scaled(widths: Sequence[int], width: float) -> list[int]:
