@@ -193,3 +193,35 @@ def test_reference_and_fast_models_agree() -> None:
     x = torch.randn(4, 3, 32, 32)
     a, b = fast(x), ref(x)
     assert ((a - b).norm() / b.norm()).item() < 1e-3
+
+
+@pytest.mark.parametrize("name,nl", [("lscat_skip_cifar10", "mod"), ("lscat_cifar10", "mod"), ("lscat_skip_cifar10", "cst"), ("lscat_cifar10", "ms")])
+def test_real_pair_model_equals_the_complex_reference(name: str, nl: str) -> None:
+    from phasecollapse.models.complex_reference import ComplexReference
+
+    # impl="reference": both sides use the same FFT wavelet transform, so what is compared is the
+    # real-pair algebra (ρ, Std, P_j, N, layouts) against torch complex arithmetic, block by
+    # block on identical inputs (chained, Std amplifies float rounding in low-variance channels).
+    model = pc.create_model(name, nonlinearity=nl, width=0.125, impl="reference")
+    reference = ComplexReference(model)
+    x = torch.randn(4, 3, 32, 32)
+    with torch.no_grad():
+        ours = model.features(x)
+        after_ours = [b.std.running_mean.clone() for b in model.blocks]
+        inputs = [x, *ours[:-1]]
+        for i, (block, xin, a) in enumerate(zip(model.blocks, inputs, ours)):
+            b = reference._block(block, pc.to_complex(xin) if i else xin)
+            assert ((pc.to_complex(a) - b).norm() / b.norm()).item() < 2e-6, f"block {i}"
+            # From μ_run = 0 each path made one EMA step with the same batch mean μ:
+            # r1 = 0.1 μ after ours, r2 = 0.9 r1 + 0.1 μ = 1.9 r1 after the reference.
+            torch.testing.assert_close(block.std.running_mean, 1.9 * after_ours[i], atol=1e-6, rtol=1e-4)
+    model.eval()
+    assert ((model(x) - reference(x)).norm() / reference(x).norm()).item() < 1e-3
+    model.train()
+    for i, (block, xin) in enumerate(zip(model.blocks, inputs)):  # train-mode gradients, block by block
+        params = list(block.parameters())
+        probe = torch.randn_like(ours[i])
+        g = torch.autograd.grad((block(xin) * probe).sum(), params)
+        h = torch.autograd.grad((pc.from_complex(reference._block(block, pc.to_complex(xin) if i else xin)) * probe).sum(), params)
+        for a, b in zip(g, h):
+            assert ((a - b).norm() / b.norm()).item() < 1e-4, f"block {i}"

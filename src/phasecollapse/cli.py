@@ -4,6 +4,10 @@
     phasecollapse eval CHECKPOINT [--data-dir DIR] [--set …]
     phasecollapse models
     phasecollapse demo [--out DIR] [--cifar10 DIR]
+    phasecollapse bench train --model NAME --batch-size B --steps N | bench scat
+    phasecollapse analyze translation|symmetry [--data textures|cifar10] [--out DIR]
+    phasecollapse analyze separation CHECKPOINT … [--out DIR]
+    phasecollapse analyze relu [CHECKPOINT] | operators CHECKPOINT [--out DIR]
 
 Experiments are config files (``configs/``); ``--set`` overrides any key, validated.
 Multi-GPU / multi-node: ``torchrun --nproc_per_node=N -m phasecollapse train CONFIG``.
@@ -53,6 +57,37 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _analyze(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .analysis import report
+
+    out = Path(args.out)
+    if args.study in ("translation", "symmetry"):
+        getattr(report, args.study)(out, args.data, data_dir=args.data_dir)
+    elif args.study == "separation":
+        if not args.checkpoints:
+            raise ValueError("analyze separation needs at least one checkpoint")
+        report.separation(out, args.checkpoints, args.samples, probe=not args.no_probe)
+    elif args.study == "relu":
+        report.relu(out, args.checkpoints[0] if args.checkpoints else None)
+    else:
+        if len(args.checkpoints) != 1:
+            raise ValueError("analyze operators needs exactly one checkpoint")
+        report.operators(out, args.checkpoints[0])
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .bench import bench_scat, bench_train
+
+    if args.what == "train":
+        bench_train(args.model, args.batch_size, args.steps, args.warmup, args.width, args.device, args.out)
+    else:
+        bench_scat(args.batch_size, args.steps, args.warmup, args.device, args.out)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="phasecollapse", description="Phase-collapse networks (Guth, Zarka, Mallat, ICLR 2022)")
     p.add_argument("--version", action="version", version=f"phasecollapse {__version__}")
@@ -74,6 +109,25 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="demo_output", help="output directory for the table and plots")
     d.add_argument("--cifar10", default=None, help="CIFAR-10 root for an extra short run (default: $PHASECOLLAPSE_CIFAR10_DIR if set)")
     d.set_defaults(run=_demo)
+    b = sub.add_parser("bench", help="training-step and scattering throughput, reference vs fast path")
+    b.add_argument("what", choices=["train", "scat"])
+    b.add_argument("--model", default="lscat_skip_cifar10")
+    b.add_argument("--width", type=float, default=None, help="width multiplier of the LScat widths")
+    b.add_argument("--batch-size", type=int, default=128)
+    b.add_argument("--steps", type=int, default=5, help="timed steps per side")
+    b.add_argument("--warmup", type=int, default=2)
+    b.add_argument("--device", default="cpu", help="cpu or cuda")
+    b.add_argument("--out", default="results/bench")
+    b.set_defaults(run=_bench)
+    a = sub.add_parser("analyze", help="measure why phase collapse works (JSON + PNG)")
+    a.add_argument("study", choices=["translation", "symmetry", "separation", "relu", "operators"])
+    a.add_argument("checkpoints", nargs="*", help="trained checkpoints (separation: several; relu, operators: one)")
+    a.add_argument("--out", default="results/analysis", help="output directory")
+    a.add_argument("--data", default="textures", choices=["textures", "cifar10"], help="images for translation / symmetry")
+    a.add_argument("--data-dir", default=None, help="CIFAR-10 root (default: $PHASECOLLAPSE_CIFAR10_DIR)")
+    a.add_argument("--samples", type=int, default=1024, help="images per split for separation")
+    a.add_argument("--no-probe", action="store_true", help="skip the linear probes (faster)")
+    a.set_defaults(run=_analyze)
     return p
 
 

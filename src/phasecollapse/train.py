@@ -52,6 +52,25 @@ def build_model(config: Config) -> nn.Module:
     return model
 
 
+def in_memory_splits(config: Config) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """((train images, labels), (test images, labels)) of CIFAR-10 (uint8) or textures (float),
+    after ``data.train_subset`` (a fixed random subset) and ``data.test_subset`` (the first n)."""
+    d = config.data
+    if d.dataset == "textures":
+        (xtr, ytr), (xte, yte) = textures.splits(d.texture_classes, d.texture_train, d.texture_test, config.train.seed)
+    elif d.dataset == "cifar10":
+        xtr, ytr = cifar10.load_split(d.root or None, True, d.download)
+        xte, yte = cifar10.load_split(d.root or None, False, d.download)
+    else:
+        raise ValueError(f"data set {d.dataset!r} is not held in memory")
+    if d.train_subset:
+        keep = torch.randperm(len(ytr), generator=torch.Generator().manual_seed(1234))[: d.train_subset]
+        xtr, ytr = xtr[keep], ytr[keep]
+    if d.test_subset:
+        xte, yte = xte[: d.test_subset], yte[: d.test_subset]
+    return (xtr, ytr), (xte, yte)
+
+
 def build_loaders(config: Config, ctx: distributed.Context) -> tuple[Iterable[Any], Iterable[Any]]:
     """(train, test) iterables of (images, labels) batches for this rank."""
     d, per_rank = config.data, max(1, config.data.batch_size // ctx.world)
@@ -61,16 +80,7 @@ def build_loaders(config: Config, ctx: distributed.Context) -> tuple[Iterable[An
         train = imagenet.loader(d.root, True, per_rank, d.workers, d.image_size, config.train.seed, ctx.rank, ctx.world)
         test = imagenet.loader(d.root, False, per_rank, d.workers, d.image_size, config.train.seed, ctx.rank, ctx.world)
         return train, test
-    if d.dataset == "textures":
-        (xtr, ytr), (xte, yte) = textures.splits(d.texture_classes, d.texture_train, d.texture_test, config.train.seed)
-    else:
-        xtr, ytr = cifar10.load_split(d.root or None, True, d.download)
-        xte, yte = cifar10.load_split(d.root or None, False, d.download)
-    if d.train_subset:
-        keep = torch.randperm(len(ytr), generator=torch.Generator().manual_seed(1234))[: d.train_subset]
-        xtr, ytr = xtr[keep], ytr[keep]
-    if d.test_subset:
-        xte, yte = xte[: d.test_subset], yte[: d.test_subset]
+    (xtr, ytr), (xte, yte) = in_memory_splits(config)
     common = dict(seed=config.train.seed, rank=ctx.rank, world=ctx.world, device=ctx.device)
     train = cifar10.TensorLoader(xtr, ytr, per_rank, shuffle=True, augment=d.dataset == "cifar10", **common)
     test = cifar10.TensorLoader(xte, yte, per_rank, shuffle=False, augment=False, **common)
@@ -268,10 +278,19 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, An
     return summary
 
 
-def evaluate_checkpoint(path: str, data_root: str | None = None, overrides: list[str] = ()) -> dict[str, float]:  # type: ignore[assignment]
-    """Rebuild the model of a checkpoint, load its weights and evaluate on its test set."""
+def load_trained(path: str | Path) -> tuple[nn.Module, Config]:
+    """The model of a checkpoint with its weights (eval mode, CPU) and its config."""
     ckpt = checkpoint.load(path)
-    raw = ckpt["config"]
+    config = from_dict(ckpt["config"])
+    model = build_model(config)
+    checkpoint.load_model_state(model, ckpt["model"], path)
+    return model.eval(), config
+
+
+def evaluate_checkpoint(path: str | Path, data_root: str | None = None, overrides: Iterable[str] = ()) -> dict[str, float]:
+    """Evaluate a checkpoint's model on its test set (``data_root`` / overrides adjust the data)."""
+    model, config = load_trained(path)
+    raw = config.to_dict()
     if data_root:
         raw["data"]["root"] = data_root
     for assignment in overrides:
@@ -279,9 +298,7 @@ def evaluate_checkpoint(path: str, data_root: str | None = None, overrides: list
     config = from_dict(raw)
     ctx = distributed.setup(config.train.device)
     try:
-        model = build_model(config).to(ctx.device)
-        checkpoint.load_model_state(model, ckpt["model"], path)
         _, test = build_loaders(config, ctx)
-        return evaluate(model, test, config, ctx)
+        return evaluate(model.to(ctx.device), test, config, ctx)
     finally:
         distributed.teardown()

@@ -1,0 +1,148 @@
+"""``phasecollapse bench``: measured speed of the real code paths, side by side.
+
+``bench train``: full training steps (forward, backward, SGD step) of a registry model at a
+batch size, for
+
+- ``reference``: the authors' strategy, fp32 — for LScat, :class:`ComplexReference` (torch
+  complex tensors, FFT wavelet transform); for other models the model itself in fp32, NCHW;
+- ``fast``: our fastest path — real pairs, compact-kernel W, bf16 autocast, channels-last.
+
+``bench scat``: the order-2 scattering (J = 3, L = 8, 32×32) against Kymatio's torch backend.
+
+Each side runs in its own spawned process (so peak memory is its own): images/s is the median
+over the timed steps after warm-up. JSON and Markdown go to ``results/bench/`` with the
+machine description; the last line printed is ``speedup: X.Xx``.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import resource
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from .provenance import environment
+
+
+def _peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def train_steps(side: str, model_name: str, options: dict[str, Any], batch_size: int, steps: int, warmup: int, device: str) -> dict[str, Any]:
+    """Time ``steps`` training steps of one side after ``warmup`` steps (runs in a child process)."""
+    from .models import create_model
+    from .models.complex_reference import ComplexReference
+    from .models.lscat import LScat
+
+    dev = torch.device(device)
+    torch.manual_seed(0)
+    fast = side == "fast"
+    model = create_model(model_name, **options, **({"impl": "reference"} if not fast and "lscat" in model_name else {}))
+    size = getattr(model, "input_size", 224 if "imagenet" in model_name else 32)
+    classes = model.head.fc.out_features if hasattr(model, "head") else model.fc.out_features
+    model = model.to(dev)
+    net = ComplexReference(model) if not fast and isinstance(model, LScat) else model
+    x = torch.randn(batch_size, 3, size, size, device=dev)
+    y = torch.randint(0, classes, (batch_size,), device=dev)
+    if fast:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+    times = []
+    for i in range(warmup + steps):
+        _sync(dev)
+        start = time.perf_counter()
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=fast):
+            loss = F.cross_entropy(net(x).float(), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        _sync(dev)
+        if i >= warmup:
+            times.append(time.perf_counter() - start)
+    median = statistics.median(times)
+    return {"side": side, "images_per_s": batch_size / median, "step_s_median": median, "step_s": times, "peak_memory_mb": _peak_memory_mb(dev), "precision": "bf16" if fast else "fp32"}
+
+
+def scat_throughput(side: str, batch_size: int, steps: int, warmup: int, device: str) -> dict[str, Any]:
+    """Forward images/s of order-2 scattering J = 3, L = 8 on 32×32 RGB (runs in a child process)."""
+    dev = torch.device(device)
+    if side == "fast":
+        from .models.scat import Scattering2D
+
+        op = Scattering2D(3, (32, 32), 8).to(dev)
+    else:
+        from kymatio.torch import Scattering2D as KymatioScattering2D
+
+        op = KymatioScattering2D(J=3, shape=(32, 32), L=8).to(dev)
+    x = torch.rand(batch_size, 3, 32, 32, device=dev)
+    times = []
+    with torch.no_grad():
+        for i in range(warmup + steps):
+            _sync(dev)
+            start = time.perf_counter()
+            op(x)
+            _sync(dev)
+            if i >= warmup:
+                times.append(time.perf_counter() - start)
+    median = statistics.median(times)
+    return {"side": side, "images_per_s": batch_size / median, "step_s_median": median, "step_s": times, "peak_memory_mb": _peak_memory_mb(dev)}
+
+
+def _in_child(fn: Any, *args: Any) -> dict[str, Any]:
+    with mp.get_context("spawn").Pool(1) as pool:
+        return pool.apply(fn, args)
+
+
+def _report(kind: str, title: str, params: dict[str, Any], results: list[dict[str, Any]], out_dir: Path) -> float:
+    ref, fast = results
+    speedup = fast["images_per_s"] / ref["images_per_s"]
+    env = environment()
+    machine = env["gpu"] or f"{env['cpu']} ({env['cpu_cores']} cores)"
+    record = {"benchmark": kind, **params, "results": results, "speedup": speedup, "environment": env}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{kind}_{params.get('model', 'scat')}_b{params['batch_size']}_{'cuda' if env['gpu'] and params['device'] != 'cpu' else 'cpu'}"
+    (out_dir / f"{stem}.json").write_text(json.dumps(record, indent=2))
+    lines = [
+        f"# {title}",
+        "",
+        f"Machine: {machine}; torch {env['torch']}; commit {env['git_commit']}",
+        f"Command: `{env['command']}`",
+        "",
+        "| side | images/s (median) | s/step (median) | peak memory (MiB) |",
+        "|---|---|---|---|",
+        *[f"| {r['side']} | {r['images_per_s']:.1f} | {r['step_s_median']:.3f} | {r['peak_memory_mb']:.0f} |" for r in results],
+        "",
+        f"Speedup: {speedup:.1f}x",
+    ]
+    (out_dir / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines[5:-2]))
+    print(f"wrote {out_dir / stem}.json and .md")
+    print(f"speedup: {speedup:.1f}x")
+    return speedup
+
+
+def bench_train(model: str, batch_size: int, steps: int, warmup: int = 2, width: float | None = None, device: str = "cpu", out_dir: str = "results/bench") -> float:
+    options = {} if width is None else {"width": width}
+    results = [_in_child(train_steps, side, model, options, batch_size, steps, warmup, device) for side in ("reference", "fast")]
+    params = {"model": model, "options": options, "batch_size": batch_size, "steps": steps, "warmup": warmup, "device": device}
+    return _report("train", f"Training steps: {model} {options or ''}, batch {batch_size}", params, results, Path(out_dir))
+
+
+def bench_scat(batch_size: int, steps: int, warmup: int = 1, device: str = "cpu", out_dir: str = "results/bench") -> float:
+    results = [_in_child(scat_throughput, side, batch_size, steps, warmup, device) for side in ("kymatio", "fast")]
+    params = {"batch_size": batch_size, "steps": steps, "warmup": warmup, "device": device, "J": 3, "L": 8, "size": 32}
+    return _report("scat", f"Scattering J = 3, L = 8, order 2, 32×32 RGB, batch {batch_size}: Kymatio vs phasecollapse", params, results, Path(out_dir))

@@ -1,0 +1,26 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from phasecollapse.cli import main
+
+
+def test_bench_train_writes_results_and_ends_with_speedup(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "train", "--model", "lscat_skip_cifar10", "--width", "0.0625", "--batch-size", "4", "--steps", "1", "--warmup", "1", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1].startswith("speedup: ") and out[-1].endswith("x")
+    (record_path,) = tmp_path.glob("train_*.json")
+    record = json.loads(record_path.read_text())
+    sides = {r["side"]: r for r in record["results"]}
+    assert set(sides) == {"reference", "fast"} and sides["reference"]["precision"] == "fp32" and sides["fast"]["precision"] == "bf16"
+    assert all(r["images_per_s"] > 0 and r["peak_memory_mb"] > 0 for r in sides.values())
+    assert record["speedup"] == pytest.approx(sides["fast"]["images_per_s"] / sides["reference"]["images_per_s"])
+    assert record["environment"]["cpu"] and (tmp_path / record_path.name.replace(".json", ".md")).exists()
+
+
+def test_bench_scat_against_kymatio(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("kymatio")
+    assert main(["bench", "scat", "--batch-size", "8", "--steps", "1", "--warmup", "0", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("speedup: ")
+    assert len(list(tmp_path.glob("scat_*.json"))) == 1
