@@ -187,6 +187,7 @@ def fit(config: Config, resume: bool = False) -> dict[str, Any]:
 
 
 def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, Any]:
+    provenance = environment()  # at the start: the code that runs, not the tree at the end
     out_dir = Path(config.train.out_dir)
     torch.manual_seed(config.train.seed)
     model = build_model(config).to(ctx.device)
@@ -271,7 +272,7 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, An
         "wall_s": wall_before + time.perf_counter() - t0,
         "world_size": ctx.world,
         "rank_weight_max_abs_diff": distributed.weight_divergence(model),
-        "environment": environment(),
+        "environment": provenance,
     }
     if ctx.is_main:
         (out_dir / "results.json").write_text(json.dumps(summary, indent=2))
