@@ -73,3 +73,29 @@ def test_normalization_unit_norm_and_safe_at_zero() -> None:
     torch.testing.assert_close(norms, torch.ones_like(norms))
     y.sum().backward()
     assert torch.isfinite(x.grad).all()
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_fused_standardize_project_equals_the_modules(training: bool) -> None:
+    from phasecollapse.fused import standardize_project
+
+    cc, cr = 3, 4
+    parts = [torch.randn(4, 2 * cc, 5, 5, dtype=torch.float64) * 2 + 1, (torch.randn(4, cr, 5, 5, dtype=torch.float64) - 3).contiguous(memory_format=torch.channels_last)]
+    std_a, std_b = Standardization(cc, cr).double(), Standardization(cc, cr).double()
+    proj = ComplexProjection(cc, cr, 6).double()
+    for s in (std_a, std_b):
+        s.running_mean.normal_(generator=torch.Generator().manual_seed(0))
+        s.running_var.uniform_(0.5, 2, generator=torch.Generator().manual_seed(1))
+        s.train(training)
+    a = [p.clone().requires_grad_(True) for p in parts]
+    b = [p.clone().requires_grad_(True) for p in parts]
+    probe = torch.randn(4, 12, 5, 5, dtype=torch.float64)
+    expected = proj(std_a(torch.cat(a, 1)))
+    ga = torch.autograd.grad((expected * probe).sum(), [*a, proj.weight])
+    got = standardize_project(std_b, proj, b)
+    gb = torch.autograd.grad((got * probe).sum(), [*b, proj.weight])
+    torch.testing.assert_close(got, expected)
+    for x, y in zip(ga, gb):
+        torch.testing.assert_close(x, y)
+    torch.testing.assert_close(std_a.running_mean, std_b.running_mean)
+    torch.testing.assert_close(std_a.running_var, std_b.running_var)

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from .complex import real_to_pairs
 from .filters import FilterBank
+from .fused import standardize_project
 from .nonlinearities import create_nonlinearity
 from .normalization import Normalization
 from .projection import ComplexProjection
@@ -63,8 +64,8 @@ class LScatBlock(nn.Module):
         self.proj = ComplexProjection(cc, cr, out_channels)
         self.norm = Normalization()
 
-    def mixed_input(self, x: Tensor) -> Tensor:
-        """U in the mixed layout (B, 2·Cc + Cr, H', W'), before Std."""
+    def parts(self, x: Tensor) -> list[Tensor]:
+        """The parts of U in mixed-layout order (complex parts first), before Std."""
         phi, psi = self.wavelet(x)
         if self.skip:
             r = self.rho(psi)
@@ -76,7 +77,13 @@ class LScatBlock(nn.Module):
             r = self.rho(wx)
             complex_parts = [wx] + ([r] if self.rho.complex_output else [])
             real_parts = [] if self.rho.complex_output else [r]
-        return torch.cat(complex_parts + real_parts, 1)
+        return complex_parts + real_parts
+
+    def mixed_input(self, x: Tensor) -> Tensor:
+        """U in the mixed layout (B, 2·Cc + Cr, H', W'), before Std."""
+        return torch.cat(self.parts(x), 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.norm(self.proj(self.std(self.mixed_input(x))))
+        if self.wavelet.impl == "reference":  # the modules one after the other
+            return self.norm(self.proj(self.std(self.mixed_input(x))))
+        return self.norm(standardize_project(self.std, self.proj, self.parts(x)))

@@ -43,25 +43,27 @@ EPS = 1e-6
 
 
 class _SafeModulus(torch.autograd.Function):
-    """r = sqrt(a² + b²) with gradient (a, b)/r, set to 0 where r = 0."""
+    """r = sqrt(a² + b²) of real pairs with gradient (a, b)/r, set to 0 where r = 0.
+
+    Takes and differentiates the whole pair tensor, so that the backward writes one gradient
+    tensor (no zero-filled gradients of the Re and Im views)."""
 
     @staticmethod
-    def forward(ctx, a: Tensor, b: Tensor) -> Tensor:  # type: ignore[override]
-        r = torch.sqrt(a * a + b * b)
-        ctx.save_for_backward(a, b, r)
+    def forward(ctx, x: Tensor) -> Tensor:  # type: ignore[override]
+        r = pairs(x).square().sum(2).sqrt_()
+        ctx.save_for_backward(x, r)
         return r
 
     @staticmethod
-    def backward(ctx, grad: Tensor) -> tuple[Tensor, Tensor]:  # type: ignore[override]
-        a, b, r = ctx.saved_tensors
-        scale = torch.where(r > 0, grad / r, torch.zeros_like(r))
-        return scale * a, scale * b
+    def backward(ctx, grad: Tensor) -> Tensor:  # type: ignore[override]
+        x, r = ctx.saved_tensors
+        inv = torch.where(r > 0, grad / r, torch.zeros_like(r))
+        return scale_pairs(x, inv)
 
 
 def safe_modulus(x: Tensor) -> Tensor:
     """Complex modulus |z| of real pairs (B, 2C, H, W) → (B, C, H, W), finite gradient at 0."""
-    p = pairs(x)
-    return _SafeModulus.apply(p[:, :, 0], p[:, :, 1])
+    return _SafeModulus.apply(x)
 
 
 def scale_pairs(x: Tensor, factor: Tensor) -> Tensor:

@@ -2,7 +2,7 @@
 
 For complex real pairs (B, 2K, H, W), ‖x‖² = Σ_k |x_k|² is the sum over all 2K real
 channels. Deviation from the authors (who use no ε): the squared norm gets ε = 1e-12 and is
-accumulated in fp32, so an all-zero pixel maps to 0 instead of NaN; otherwise the output norm
+accumulated in fp32 (no fp32 copy of x), so an all-zero pixel maps to 0 instead of NaN; otherwise the output norm
 is 1 to fp32 precision.
 """
 
@@ -21,5 +21,5 @@ class Normalization(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         check_feature_map(x)
-        xf = x.float()
-        return (xf * torch.rsqrt(xf.square().sum(1, keepdim=True) + EPS)).to(x.dtype)
+        norm = torch.linalg.vector_norm(x, dim=1, keepdim=True, dtype=torch.float32)
+        return x * torch.rsqrt(norm.square() + EPS).to(x.dtype)

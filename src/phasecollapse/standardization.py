@@ -44,7 +44,7 @@ class Standardization(nn.Module):
         expected = 2 * self.complex_channels + self.real_channels
         if x.shape[1] != expected:
             raise ValueError(f"Standardization expects {expected} channels (2×{self.complex_channels} + {self.real_channels}), got {x.shape[1]}")
-        xf = x.float()
+        xf = x.to(torch.promote_types(x.dtype, torch.float32))
         if self.training:
             n = x.numel() // x.shape[1]
             if n < 2:
@@ -52,9 +52,9 @@ class Standardization(nn.Module):
             real_var, mean = torch.var_mean(xf, dim=(0, 2, 3), correction=0)
             var = self._per_channel_var(real_var)
             with torch.no_grad():
-                self.running_mean.lerp_(mean, self.momentum)
-                self.running_var.lerp_(var * (n / (n - 1)), self.momentum)
+                self.running_mean.lerp_(mean.to(self.running_mean.dtype), self.momentum)
+                self.running_var.lerp_((var * (n / (n - 1))).to(self.running_var.dtype), self.momentum)
         else:
-            mean, var = self.running_mean, self.running_var
+            mean, var = self.running_mean.to(xf.dtype), self.running_var.to(xf.dtype)
         scale = torch.rsqrt(self._per_real_channel(var) + self.eps)
         return ((xf - mean.view(1, -1, 1, 1)) * scale.view(1, -1, 1, 1)).to(x.dtype)

@@ -12,11 +12,22 @@ optionally subsampled by 2. Two implementations compute the same linear map:
     P×Q, FFT, multiplication by the real Fourier multipliers, spectral folding (average of the
     four quadrants) when subsampling, inverse FFT, crop.
 ``fast``
-    One gather followed by a grouped spatial convolution with compact kernels. The gather
-    composes the reference's reflection padding with its periodic wrap-around, so the fast path
-    uses *the same border rule* as the reference: circular convolution of the reflect-padded
-    image. It differs only by the truncation of the kernels (discarded L1 mass ≤ ``tolerance``,
-    1e-5 by default), on every pixel, borders included.
+    What runs fastest here, chosen by map size (measured on the CIFAR-10 LScat, see
+    ``results/bench``):
+
+    - small maps (operator ≤ ``DENSE_LIMIT`` entries, e.g. every CIFAR block): one matrix
+      product T @ X with the *exact* spatial operator T of the reference (the reference applied
+      to impulses: borders, subsampling and quirks included), X the input with pixels and
+      (Re, Im) in the reduction dimension and batch × channels in the other. One large GEMM
+      runs near the machine's matmul peak (bf16 AMX), where a grouped convolution with 2 input
+      channels per group does not;
+    - large maps (ImageNet's first blocks): one gather followed by a grouped spatial
+      convolution with compact kernels. The gather composes the reference's reflection padding
+      with its periodic wrap-around, so this path uses *the same border rule* as the reference:
+      circular convolution of the reflect-padded image. It differs only by the truncation of the
+      kernels (discarded L1 mass ≤ ``tolerance``, 1e-5 by default), on every pixel.
+
+    Outputs are channels-last.
 
 Output alignment (per axis, input size M, padded size P, spec A.7):
     subsampled: output k ↔ input pixel 2k;  not subsampled: output k ↔ input pixel k;
@@ -82,9 +93,38 @@ def axis_plan(M: int, subsample: bool, odd_size_quirk: bool = True) -> AxisPlan:
     return AxisPlan(M, P, before, after, first, 2 if subsample else 1, count)
 
 
+#: Largest dense spatial operator (entries) used by the fast path; larger maps use convolutions.
+DENSE_LIMIT = 32 * 2**20
+
+
 @lru_cache(maxsize=64)
 def _multipliers(bank: FilterBank, P: int, Q: int) -> Tensor:
     return torch.from_numpy(bank.multipliers(P, Q))
+
+
+def dense_operator_size(bank: FilterBank, M: int, N: int, complex_input: bool, odd_size_quirk: bool = True) -> int:
+    """Entries of :func:`spatial_operator` for an M×N input."""
+    count = axis_plan(M, bank.subsample, odd_size_quirk).count * axis_plan(N, bank.subsample, odd_size_quirk).count
+    return count * (2 + 2 * bank.L if complex_input else 1 + 2 * bank.L) * M * N * (2 if complex_input else 1)
+
+
+@lru_cache(maxsize=64)
+def spatial_operator(bank: FilterBank, M: int, N: int, complex_input: bool, odd_size_quirk: bool = True) -> Tensor:
+    """The exact linear map of the reference W on M×N inputs, as a real matrix (float32).
+
+    Rows: (output pixel p, n) with n = [Re φ, Im φ, Re ψ_0, Im ψ_0, …] (complex input) or
+    [φ, Re ψ_0, Im ψ_0, …] (real input). Columns: (input pixel j, Re/Im) or j. Built by applying
+    :func:`reference_wavelet_transform` to the M·N impulses in float64.
+    """
+    impulses = torch.eye(M * N, dtype=torch.complex128).view(M * N, 1, M, N)
+    h = reference_wavelet_transform(impulses, bank, odd_size_quirk)[:, 0]  # (j, 1 + L, M', N')
+    h = h.flatten(2).permute(2, 1, 0)  # (p, f, j) complex
+    hr, hi = h.real, h.imag
+    if complex_input:  # Re out = hr·a − hi·b, Im out = hi·a + hr·b for input a + ib
+        rows = torch.stack([torch.stack([hr, -hi], -1), torch.stack([hi, hr], -1)], 2)  # (p, f, out part, j, in part)
+        return rows.flatten(1, 2).flatten(2).flatten(0, 1).float()
+    rows = torch.cat([hr[:, :1], torch.stack([hr[:, 1:], hi[:, 1:]], 2).flatten(1, 2)], 1)  # (p, 1 + 2L, j)
+    return rows.flatten(0, 1).float()
 
 
 def _reflect(i: np.ndarray, M: int) -> np.ndarray:
@@ -155,6 +195,7 @@ class Wavelet(nn.Module):
             raise ValueError(f"unknown wavelet implementation {impl!r}; expected 'fast' or 'reference'")
         self.bank, self.in_channels, self.complex_input = bank, in_channels, complex_input
         self.impl, self.odd_size_quirk = impl, odd_size_quirk
+        self._operators: dict[tuple[int, int, torch.device, torch.dtype], Tensor] = {}
         kernels = bank.compact_kernels(tolerance)[:, ::-1, ::-1]  # correlation weights w(d) = h(−d)
         self.radius = kernels.shape[-1] // 2
         re, im = torch.from_numpy(kernels.real.copy()), torch.from_numpy(kernels.imag.copy())
@@ -179,9 +220,39 @@ class Wavelet(nn.Module):
         if x.shape[1] != expected:
             kind = "complex (2 real channels each)" if self.complex_input else "real"
             raise ValueError(f"Wavelet expects {self.in_channels} {kind} channels = {expected}, got {x.shape[1]}")
-        return self._fast(x) if self.impl == "fast" else self._reference(x)
+        if self.impl == "reference":
+            return self._reference(x)
+        if dense_operator_size(self.bank, x.shape[-2], x.shape[-1], self.complex_input, self.odd_size_quirk) <= DENSE_LIMIT:
+            return self._dense(x)
+        return self._conv(x)
 
-    def _fast(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def _operator(self, x: Tensor) -> Tensor:
+        dtype = torch.get_autocast_dtype("cpu" if x.device.type == "cpu" else x.device.type) if torch.is_autocast_enabled(x.device.type) else x.dtype
+        key = (x.shape[-2], x.shape[-1], x.device, dtype)
+        if key not in self._operators:
+            op = spatial_operator(self.bank, x.shape[-2], x.shape[-1], self.complex_input, self.odd_size_quirk)
+            self._operators[key] = op.to(device=x.device, dtype=dtype)
+        return self._operators[key]
+
+    def _dense(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        b, _, m, n = x.shape
+        c, L = self.in_channels, self.bank.L
+        op = self._operator(x)
+        if self.complex_input:  # X: (pixel, Re/Im) × (batch, channel)
+            cols = x.view(b, c, 2, m, n).permute(3, 4, 2, 0, 1).reshape(2 * m * n, b * c)
+        else:
+            cols = x.permute(2, 3, 0, 1).reshape(m * n, b * c)
+        out = torch.mm(op, cols.to(op.dtype))  # (p · n_out, b · c)
+        ph = axis_plan(m, self.bank.subsample, self.odd_size_quirk)
+        pw = axis_plan(n, self.bank.subsample, self.odd_size_quirk)
+        n_phi = 2 if self.complex_input else 1
+        out = out.view(ph.count * pw.count, n_phi + 2 * L, b, c)
+        phi, psi = out.split([n_phi, 2 * L], 1)
+        phi = phi.permute(2, 0, 3, 1).reshape(b, ph.count, pw.count, n_phi * c)  # (B, H', W', C·n_phi)
+        psi = psi.unflatten(1, (L, 2)).permute(3, 0, 4, 1, 2).reshape(b, ph.count, pw.count, 2 * L * c)
+        return phi.permute(0, 3, 1, 2), psi.permute(0, 3, 1, 2)
+
+    def _conv(self, x: Tensor) -> tuple[Tensor, Tensor]:
         ph = axis_plan(x.shape[-2], self.bank.subsample, self.odd_size_quirk)
         pw = axis_plan(x.shape[-1], self.bank.subsample, self.odd_size_quirk)
         ih = gather_index(ph, self.radius).to(x.device)

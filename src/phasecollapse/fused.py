@@ -1,0 +1,109 @@
+"""Std followed by P_j as one operation (the fast path of a block; same maths as the modules).
+
+With U split into parts U_p (the channels of the mixed layout, complex parts first), batch
+statistics μ, v per channel (complex: joint variance), s = (v + ε)^{−1/2} and the real weight
+matrix W of P_j (:meth:`ComplexProjection.real_weight`):
+
+    Y = P_j Std(U) = Σ_p (U_p − μ_p) diag(s_p) W_pᵀ = Σ_p U_p W'_pᵀ − W' μ,   W' = W diag(s)
+
+so the standardised tensor is never materialised and U is never concatenated: one GEMM per
+part. The backward is written out (batch-norm style, with the joint complex variance):
+
+    dÛ = dY W,   dW = (dYᵀ U − (dYᵀ 1) μᵀ) diag(s)
+    dU = s·dÛ − s·mean(dÛ) − s²·(U − μ)·g,   g_c = mean(Σ_{parts of c} dÛ·Û)   (training mode)
+    dU = s·dÛ                                                                 (eval mode)
+
+Statistics and running averages follow :class:`~phasecollapse.standardization.Standardization`
+exactly (tested against it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .projection import ComplexProjection
+from .standardization import Standardization
+
+
+def _as_rows(x: Tensor) -> Tensor:
+    """(B, C, H, W) → (B·H·W, C), a view for channels-last tensors."""
+    return x.permute(0, 2, 3, 1).reshape(-1, x.shape[1])
+
+
+def _pair_sum(v: Tensor, complex_channels: int) -> Tensor:
+    """Per real column → per channel: complex pairs summed."""
+    cc = 2 * complex_channels
+    return torch.cat([v[:cc].view(-1, 2).sum(1), v[cc:]])
+
+
+def _per_column(v: Tensor, complex_channels: int) -> Tensor:
+    return torch.cat([v[:complex_channels].repeat_interleave(2), v[complex_channels:]])
+
+
+class _StdProject(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, weight: Tensor, std: Standardization, shape: tuple[int, int, int], *parts: Tensor) -> Tensor:  # type: ignore[override]
+        rows = [_as_rows(p) for p in parts]
+        u_cols = [r.shape[1] for r in rows]
+        n = rows[0].shape[0]
+        dtype = rows[0].dtype
+        acc = torch.promote_types(dtype, torch.float32)  # statistics in fp32 (fp64 for fp64 inputs)
+        if std.training:
+            if n < 2:
+                raise ValueError("Standardization needs more than one value per channel in training mode (batch × height × width ≥ 2)")
+            stats = [torch.var_mean(r, dim=0, correction=0) for r in rows]
+            mean = torch.cat([m.to(acc) for _, m in stats])
+            var = _pair_sum(torch.cat([v.to(acc) for v, _ in stats]), std.complex_channels)
+            std.running_mean.lerp_(mean.to(std.running_mean.dtype), std.momentum)
+            std.running_var.lerp_((var * (n / (n - 1))).to(std.running_var.dtype), std.momentum)
+        else:
+            mean, var = std.running_mean.to(acc), std.running_var.to(acc)
+        scale = torch.rsqrt(_per_column(var, std.complex_channels) + std.eps)
+        w_scaled = weight.to(acc) * scale
+        bias = w_scaled @ mean
+        out = None
+        for r, w in zip(rows, w_scaled.split(u_cols, 1)):
+            term = torch.mm(r, w.t().to(dtype))
+            out = term if out is None else out.add_(term)
+        assert out is not None
+        out = out.sub_(bias.to(dtype))
+        ctx.save_for_backward(weight, mean, scale, *rows)
+        ctx.u_cols, ctx.training, ctx.complex_channels, ctx.shape, ctx.n = u_cols, std.training, std.complex_channels, shape, n
+        b, h, w_ = shape
+        return out.view(b, h, w_, -1).permute(0, 3, 1, 2)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+        weight, mean, scale, *rows = ctx.saved_tensors
+        dtype, acc = rows[0].dtype, mean.dtype
+        dy = _as_rows(grad).to(dtype)
+        g_w = torch.cat([torch.mm(dy.t(), r).to(acc) for r in rows], 1)  # dYᵀ U
+        g_w = (g_w - dy.to(acc).sum(0)[:, None] * mean[None, :]) * scale  # dW
+        d_hat = [torch.mm(dy, w.to(dtype)) for w in weight.split(ctx.u_cols, 1)]  # dÛ per part
+        b, h, w_ = ctx.shape
+        grads_u = []
+        if ctx.training:
+            mean_d = torch.cat([d.mean(0, dtype=acc) for d in d_hat])
+            mean_du = torch.cat([(d * r).mean(0, dtype=acc) for d, r in zip(d_hat, rows)])
+            g_col = _per_column(_pair_sum(scale * (mean_du - mean_d * mean), ctx.complex_channels), ctx.complex_channels)
+            a, coef_u, const = scale, -scale * scale * g_col, -scale * mean_d + scale * scale * g_col * mean
+        else:
+            a, coef_u, const = scale, torch.zeros_like(scale), torch.zeros_like(scale)
+        start = 0
+        for d, r in zip(d_hat, rows):
+            sl = slice(start, start + r.shape[1])
+            start += r.shape[1]
+            du = d.mul_(a[sl].to(dtype))
+            if ctx.training:
+                du = du.addcmul_(r, coef_u[sl].to(dtype)).add_(const[sl].to(dtype))
+            grads_u.append(du.view(b, h, w_, -1).permute(0, 3, 1, 2))
+        return (g_w.to(weight.dtype), None, None, *grads_u)
+
+
+def standardize_project(std: Standardization, proj: ComplexProjection, parts: list[Tensor]) -> Tensor:
+    """P_j(Std(cat(parts))) for parts (B, C_p, H, W) in mixed-layout order; (B, 2K, H, W) channels-last."""
+    b, _, h, w = parts[0].shape
+    return _StdProject.apply(proj.real_weight(), std, (b, h, w), *parts)
