@@ -45,11 +45,21 @@ def lowpass_crop(multiplier: np.ndarray, res: int) -> np.ndarray:
 
 
 def fold(spectrum: Tensor, k: int) -> Tensor:
-    """Spectral folding: subsample by k in space ⇔ average the k×k blocks of the spectrum."""
+    """Spectral folding: subsample by k in space ⇔ average the k×k blocks of the spectrum.
+
+    Summed block by block (slices), which is several times faster on CPU than a strided
+    complex reduction over the reshaped block dimensions."""
     if k == 1:
         return spectrum
     P, Q = spectrum.shape[-2:]
-    return spectrum.unflatten(-1, (k, Q // k)).unflatten(-3, (k, P // k)).mean(dim=(-4, -2))
+    p, q = P // k, Q // k
+    rows = spectrum[..., :p, :]
+    for a in range(1, k):
+        rows = rows + spectrum[..., a * p : (a + 1) * p, :]
+    out = rows[..., :q]
+    for b in range(1, k):
+        out = out + rows[..., b * q : (b + 1) * q]
+    return out / (k * k)
 
 
 def num_paths(J: int, L: int, max_order: int = 2) -> int:
@@ -111,12 +121,16 @@ class Scattering2D(nn.Module):
             first.append(self._average(u1_hat, j1))
             if self.max_order < 2:
                 continue
-            per_j2 = []
-            for j2 in range(j1 + 1, self.J):
-                u2 = torch.fft.ifft2(fold(u1_hat.unsqueeze(3) * self._psi(j2, j1), 2 ** (j2 - j1))).abs()
-                per_j2.append(self._average(torch.fft.fft2(u2), j2))  # (B, C, L1, L2, ·, ·)
-            if per_j2:
-                second.append(torch.stack(per_j2, 3).flatten(2, 4))  # order (θ1, j2, θ2)
+            per_theta1 = []
+            for u1_theta in u1_hat.unbind(2):  # one θ1 at a time: small intermediates stay in cache
+                per_j2 = []
+                for j2 in range(j1 + 1, self.J):
+                    u2 = torch.fft.ifft2(fold(u1_theta.unsqueeze(2) * self._psi(j2, j1), 2 ** (j2 - j1))).abs()
+                    per_j2.append(self._average(torch.fft.fft2(u2), j2))  # (B, C, L2, ·, ·)
+                if per_j2:
+                    per_theta1.append(torch.cat(per_j2, 2))  # order (j2, θ2)
+            if per_theta1:
+                second.append(torch.cat(per_theta1, 2))  # order (θ1, j2, θ2)
         out += first + second
         return torch.cat(out, 2).flatten(1, 2).view(b, c * self.num_paths, *out[0].shape[-2:])
 
