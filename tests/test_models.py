@@ -225,3 +225,15 @@ def test_real_pair_model_equals_the_complex_reference(name: str, nl: str) -> Non
         h = torch.autograd.grad((pc.from_complex(reference._block(block, pc.to_complex(xin) if i else xin)) * probe).sum(), params)
         for a, b in zip(g, h):
             assert ((a - b).norm() / b.norm()).item() < 1e-4, f"block {i}"
+
+
+@pytest.mark.parametrize("nl", ["mod", "cst", "ms", "mc", "tanh", "pow"])
+@pytest.mark.parametrize("name", ["lscat_skip_cifar10", "lscat_cifar10"])
+def test_bf16_autocast_channels_last_train_step(name: str, nl: str) -> None:
+    model = pc.create_model(name, nonlinearity=nl, width=0.0625).to(memory_format=torch.channels_last)
+    x = torch.randn(4, 3, 32, 32).contiguous(memory_format=torch.channels_last)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = model(x)
+    torch.nn.functional.cross_entropy(logits.float(), torch.tensor([0, 1, 2, 3])).backward()
+    for n, p in model.named_parameters():
+        assert p.grad is not None and p.grad.dtype == p.dtype and torch.isfinite(p.grad).all(), n

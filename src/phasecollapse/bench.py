@@ -5,7 +5,9 @@ batch size, for
 
 - ``reference``: the authors' strategy, fp32 — for LScat, :class:`ComplexReference` (torch
   complex tensors, FFT wavelet transform); for other models the model itself in fp32, NCHW;
-- ``fast``: our fastest path — real pairs, compact-kernel W, bf16 autocast, channels-last.
+- ``fast``: our fastest path — real pairs, W as one GEMM (small maps), Std folded into P_j,
+  bf16 autocast, channels-last, and ``torch.compile`` (its compilation falls in the warm-up
+  steps; ``use_compile=False`` for quick runs).
 
 ``bench scat``: the order-2 scattering (J = 3, L = 8, 32×32) against Kymatio's torch backend.
 
@@ -41,7 +43,7 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def train_steps(side: str, model_name: str, options: dict[str, Any], batch_size: int, steps: int, warmup: int, device: str) -> dict[str, Any]:
+def train_steps(side: str, model_name: str, options: dict[str, Any], batch_size: int, steps: int, warmup: int, device: str, use_compile: bool) -> dict[str, Any]:
     """Time ``steps`` training steps of one side after ``warmup`` steps (runs in a child process)."""
     from .models import create_model
     from .models.complex_reference import ComplexReference
@@ -61,6 +63,9 @@ def train_steps(side: str, model_name: str, options: dict[str, Any], batch_size:
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+    compiled = fast and use_compile
+    if compiled:
+        net = torch.compile(net)
     times = []
     for i in range(warmup + steps):
         _sync(dev)
@@ -74,7 +79,7 @@ def train_steps(side: str, model_name: str, options: dict[str, Any], batch_size:
         if i >= warmup:
             times.append(time.perf_counter() - start)
     median = statistics.median(times)
-    return {"side": side, "images_per_s": batch_size / median, "step_s_median": median, "step_s": times, "peak_memory_mb": _peak_memory_mb(dev), "precision": "bf16" if fast else "fp32"}
+    return {"side": side, "images_per_s": batch_size / median, "step_s_median": median, "step_s": times, "peak_memory_mb": _peak_memory_mb(dev), "precision": "bf16" if fast else "fp32", "compiled": compiled}
 
 
 def scat_throughput(side: str, batch_size: int, steps: int, warmup: int, device: str) -> dict[str, Any]:
@@ -135,10 +140,10 @@ def _report(kind: str, title: str, params: dict[str, Any], results: list[dict[st
     return speedup
 
 
-def bench_train(model: str, batch_size: int, steps: int, warmup: int = 2, width: float | None = None, device: str = "cpu", out_dir: str = "results/bench") -> float:
+def bench_train(model: str, batch_size: int, steps: int, warmup: int = 2, width: float | None = None, device: str = "cpu", out_dir: str = "results/bench", use_compile: bool = True) -> float:
     options = {} if width is None else {"width": width}
-    results = [_in_child(train_steps, side, model, options, batch_size, steps, warmup, device) for side in ("reference", "fast")]
-    params = {"model": model, "options": options, "batch_size": batch_size, "steps": steps, "warmup": warmup, "device": device}
+    results = [_in_child(train_steps, side, model, options, batch_size, steps, warmup, device, use_compile) for side in ("reference", "fast")]
+    params = {"model": model, "options": options, "batch_size": batch_size, "steps": steps, "warmup": warmup, "device": device, "compile": use_compile}
     return _report("train", f"Training steps: {model} {options or ''}, batch {batch_size}", params, results, Path(out_dir))
 
 

@@ -82,7 +82,7 @@ def _bench(args: argparse.Namespace) -> int:
     from .bench import bench_scat, bench_train
 
     if args.what == "train":
-        bench_train(args.model, args.batch_size, args.steps, args.warmup, args.width, args.device, args.out)
+        bench_train(args.model, args.batch_size, args.steps, args.warmup, args.width, args.device, args.out, use_compile=not args.no_compile)
     else:
         bench_scat(args.batch_size, args.steps, args.warmup, args.device, args.out)
     return 0
@@ -117,6 +117,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--steps", type=int, default=5, help="timed steps per side")
     b.add_argument("--warmup", type=int, default=2)
     b.add_argument("--device", default="cpu", help="cpu or cuda")
+    b.add_argument("--no-compile", action="store_true", help="fast side without torch.compile (skips ~2 min of compilation)")
     b.add_argument("--out", default="results/bench")
     b.set_defaults(run=_bench)
     a = sub.add_parser("analyze", help="measure why phase collapse works (JSON + PNG)")

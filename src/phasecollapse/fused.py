@@ -46,10 +46,12 @@ def _per_column(v: Tensor, complex_channels: int) -> Tensor:
 class _StdProject(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, weight: Tensor, std: Standardization, shape: tuple[int, int, int], *parts: Tensor) -> Tensor:  # type: ignore[override]
-        rows = [_as_rows(p) for p in parts]
+        device = parts[0].device.type
+        dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else parts[0].dtype
+        ctx.part_dtypes = [p.dtype for p in parts]
+        rows = [_as_rows(p).to(dtype) for p in parts]
         u_cols = [r.shape[1] for r in rows]
         n = rows[0].shape[0]
-        dtype = rows[0].dtype
         acc = torch.promote_types(dtype, torch.float32)  # statistics in fp32 (fp64 for fp64 inputs)
         if std.training:
             if n < 2:
@@ -93,13 +95,13 @@ class _StdProject(torch.autograd.Function):
         else:
             a, coef_u, const = scale, torch.zeros_like(scale), torch.zeros_like(scale)
         start = 0
-        for d, r in zip(d_hat, rows):
+        for d, r, part_dtype in zip(d_hat, rows, ctx.part_dtypes):
             sl = slice(start, start + r.shape[1])
             start += r.shape[1]
             du = d.mul_(a[sl].to(dtype))
             if ctx.training:
                 du = du.addcmul_(r, coef_u[sl].to(dtype)).add_(const[sl].to(dtype))
-            grads_u.append(du.view(b, h, w_, -1).permute(0, 3, 1, 2))
+            grads_u.append(du.to(part_dtype).view(b, h, w_, -1).permute(0, 3, 1, 2))
         return (g_w.to(weight.dtype), None, None, *grads_u)
 
 

@@ -75,8 +75,9 @@ def _per_channel(value: float, channels: int) -> nn.Parameter:
     return nn.Parameter(torch.full((channels,), float(value)))
 
 
-def _bcast(p: Tensor) -> Tensor:
-    return p.view(1, -1, 1, 1)
+def _bcast(p: Tensor, like: Tensor) -> Tensor:
+    """A per-channel parameter (C,) as (1, C, 1, 1) in the dtype of ``like`` (bf16 under autocast)."""
+    return p.view(1, -1, 1, 1).to(like.dtype)
 
 
 class NonLinearity(nn.Module):
@@ -140,7 +141,7 @@ class ComplexSoftThreshold(_PhasePreserving):
         self.threshold = _per_channel(threshold, channels)
 
     def gain_of_modulus(self, r: Tensor) -> Tensor:
-        return F.relu(r + EPS - _bcast(self.threshold))
+        return F.relu(r + EPS - _bcast(self.threshold, r))
 
 
 class ModulusSigmoid(_PhasePreserving):
@@ -153,7 +154,7 @@ class ModulusSigmoid(_PhasePreserving):
         self.gain, self.bias = _per_channel(gain, channels), _per_channel(bias, channels)
 
     def gain_of_modulus(self, r: Tensor) -> Tensor:
-        return torch.sigmoid(_bcast(self.gain) * r + _bcast(self.bias))
+        return torch.sigmoid(_bcast(self.gain, r) * r + _bcast(self.bias, r))
 
 
 class ModulusCollapse(_PhasePreserving):
@@ -187,7 +188,7 @@ class ComplexPow(_PhasePreserving):
         self.gain, self.bias = _per_channel(gain, channels), _per_channel(bias, channels)
 
     def gain_of_modulus(self, r: Tensor) -> Tensor:
-        return torch.sigmoid(_bcast(self.bias) + _bcast(self.gain) * torch.log(r + EPS))
+        return torch.sigmoid(_bcast(self.bias, r) + _bcast(self.gain, r) * torch.log(r + EPS))
 
 
 class _Real(NonLinearity):
@@ -222,7 +223,7 @@ class AbsDeadZone(_Real):
         self.threshold = _per_channel(threshold, channels)
 
     def rho(self, x: Tensor) -> Tensor:
-        return F.relu(x.abs() - _bcast(self.threshold))
+        return F.relu(x.abs() - _bcast(self.threshold, x))
 
 
 class SoftThreshold(_Real):
@@ -243,7 +244,7 @@ class SoftThreshold(_Real):
             self.register_buffer("threshold", value)
 
     def rho(self, x: Tensor) -> Tensor:
-        lam = _bcast(self.threshold)
+        lam = _bcast(self.threshold, x)
         return F.relu(x - lam) - F.relu(-x - lam)
 
 
