@@ -125,3 +125,27 @@ def test_effective_rank_and_truncation() -> None:
     block.train()(x)  # running statistics
     kept = rank_survival(block, x, [1, 2, 8])
     assert 0 < kept[0] < 1 and abs(kept[1] - 1) < 1e-6 and abs(kept[2] - 1) < 1e-9
+
+
+def test_checkpoint_analyses_end_to_end(tmp_path) -> None:
+    """separation and operators on trained checkpoints, via the CLI (channels-last bf16 runs)."""
+    import json
+
+    from phasecollapse.cli import main
+    from phasecollapse.config import load_config
+    from phasecollapse.train import fit
+
+    base = ["model.name='lscat_skip_cifar10'", "train.progress=false", "train.tensorboard=false", "train.channels_last=true", "train.precision='bf16'",
+            "data.dataset='textures'", "data.texture_train=16", "data.texture_test=16", "data.batch_size=32", "optim.epochs=1"]
+    runs = []
+    for nl in ("mod", "cst"):
+        fit(load_config(None, [*base, f"model.options={{width=0.0625, nonlinearity='{nl}'}}", f"train.out_dir='{tmp_path / nl}'"]))
+        runs.append(str(tmp_path / nl / "last.pt"))
+    out = tmp_path / "analysis"
+    assert main(["analyze", "separation", *runs, "--out", str(out), "--samples", "32", "--no-probe"]) == 0
+    models = json.loads((out / "separation.json").read_text())["models"]
+    assert len(models) == 2 and all(len(m["blocks"]) == 8 for m in models.values())
+    assert main(["analyze", "operators", runs[0], "--out", str(out)]) == 0
+    blocks = json.loads((out / "operators.json").read_text())["blocks"]
+    assert len(blocks) == 8 and all(abs(b["survival"][-1] - 1) < 1e-6 for b in blocks)
+    assert (out / "separation.png").exists() and (out / "operators.png").exists()

@@ -62,6 +62,14 @@ def test_projection_equals_complex_matrix_product() -> None:
     torch.testing.assert_close(to_complex(p(x)), expected, atol=1e-5, rtol=1e-5)
 
 
+def test_complex_round_trip_any_layout_and_empty() -> None:
+    z = torch.randn(2, 5, 3, 4, dtype=torch.complex64)
+    x = from_complex(z)
+    assert torch.equal(x[:, 2], z[:, 1].real) and torch.equal(x[:, 3], z[:, 1].imag)
+    assert torch.equal(to_complex(x.contiguous(memory_format=torch.channels_last)), z)
+    assert to_complex(x[:, :0]).shape == (2, 0, 3, 4)
+
+
 def test_normalization_unit_norm_and_safe_at_zero() -> None:
     x = from_complex(torch.randn(2, 7, 4, 4, dtype=torch.complex64))
     x[0, :, 0, 0] = 0

@@ -10,8 +10,8 @@ Why real pairs rather than torch complex dtypes: bf16 autocast, ``torch.compile`
 bucketing and channels-last convolutions all work on real tensors and poorly (or not at all)
 on complex ones. Why *interleaved* rather than [Re; Im] blocks: in channels-last memory
 (B, H, W, 2C) the pair (Re, Im) of a coefficient is adjacent, exactly like torch's own
-complex layout, so :func:`to_complex` / :func:`from_complex` are zero-copy there, and a
-grouped convolution with ``groups=C`` sees each complex channel as one group of 2.
+complex layout, and a grouped convolution with ``groups=C`` sees each complex channel as one
+group of 2.
 
 Modules record whether their input is real or complex (they are built for one or the other);
 tensors carry no flag. These helpers convert for users and tests.
@@ -55,8 +55,10 @@ def to_complex(x: Tensor) -> Tensor:
     if c2 % 2:
         raise ValueError(f"a real-pair tensor has an even channel count, got {c2}")
     pairs = x.float() if x.dtype in (torch.bfloat16, torch.float16) else x
-    pairs = pairs.reshape(b, c2 // 2, 2, h, w).permute(0, 1, 3, 4, 2).contiguous()
-    return torch.view_as_complex(pairs)
+    pairs = pairs.reshape(b, c2 // 2, 2, h, w)
+    # torch.complex rather than view_as_complex: any memory layout (channels-last included)
+    # and C = 0 (a block whose mixed input has no complex part) work alike.
+    return torch.complex(pairs[:, :, 0], pairs[:, :, 1])
 
 
 def pairs(x: Tensor) -> Tensor:
