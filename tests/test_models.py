@@ -106,6 +106,9 @@ def test_scat_matches_kymatio() -> None:
     order1 = Scattering2D(2, (16, 16), L=4, max_order=1)(x[:, :, :16, :16])
     theirs1 = kymatio_torch.Scattering2D(J=2, shape=(16, 16), L=4, max_order=1)(x[:, :, :16, :16].contiguous()).flatten(1, 2)
     assert ((order1 - theirs1).norm() / theirs1.norm()).item() < 1e-5
+    big = torch.rand(1, 1, 224, 224)  # ImageNet's J = 4: the averaging GEMM sums 256² pixels at resolution 0
+    theirs4 = kymatio_torch.Scattering2D(J=4, shape=(224, 224), L=8)(big).flatten(1, 2)
+    assert ((Scattering2D(4, (224, 224), L=8)(big) - theirs4).norm() / theirs4.norm()).item() < 1e-5
 
 
 def test_resnet20_bias_free_has_no_bn_affine() -> None:

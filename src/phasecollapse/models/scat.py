@@ -12,7 +12,8 @@ computed from our own filter functions (:mod:`phasecollapse.filters`) and the sp
 folding of the reference wavelet transform: reflection padding to
 P = (⌊(M + 2^J)/2^J⌋ + 1)·2^J, FFTs, filtering at decreasing resolutions (filters at
 resolution r are the low-frequency crop of the full-resolution multiplier to P/2^r), and a
-final crop of one (subsampled) pixel per side. Output channel order: S0, S1 by (j1, θ1),
+final crop of one (subsampled) pixel per side. The final averaging (∗φ_J, subsampling, crop)
+is the same linear map applied as a matrix product (:func:`averaging_operator`). Output channel order: S0, S1 by (j1, θ1),
 S2 by (j1, θ1, j2, θ2), as in Kymatio.
 """
 
@@ -44,22 +45,50 @@ def lowpass_crop(multiplier: np.ndarray, res: int) -> np.ndarray:
     return multiplier[..., rows[:, None], cols[None, :]]
 
 
-def fold(spectrum: Tensor, k: int) -> Tensor:
-    """Spectral folding: subsample by k in space ⇔ average the k×k blocks of the spectrum.
+def folded_product(u: Tensor, multiplier: Tensor, k: int) -> Tensor:
+    """Spectral folding of a filtered spectrum: Σ over the k×k blocks of u·ψ̂, (…, P, Q, 2) →
+    (…, P/k, Q/k, 2), on real views of complex spectra.
 
-    Summed block by block (slices), which is several times faster on CPU than a strided
-    complex reduction over the reshaped block dimensions."""
-    if k == 1:
-        return spectrum
-    P, Q = spectrum.shape[-2:]
+    Subsampling by k in space ⇔ the *mean* of the blocks: the 1/k² is folded into the
+    multiplier (:func:`folded_multiplier`). Accumulated block by block in place
+    (``addcmul_``), so the full-size product is never written."""
+    P, Q = u.shape[-3:-1]
     p, q = P // k, Q // k
-    rows = spectrum[..., :p, :]
-    for a in range(1, k):
-        rows = rows + spectrum[..., a * p : (a + 1) * p, :]
-    out = rows[..., :q]
-    for b in range(1, k):
-        out = out + rows[..., b * q : (b + 1) * q]
-    return out / (k * k)
+    out: Tensor | None = None
+    for a in range(k):
+        for b in range(k):
+            block = (..., slice(a * p, (a + 1) * p), slice(b * q, (b + 1) * q), slice(None))
+            out = u[block] * multiplier[block] if out is None else out.addcmul_(u[block], multiplier[block])
+    assert out is not None
+    return out
+
+
+def folded_multiplier(multiplier: np.ndarray, res: int, k: int) -> Tensor:
+    """The multiplier at resolution ``res``, divided by k² for :func:`folded_product` by k,
+    repeated on a last axis of 2 to multiply the real view (…, p, q, 2) of a spectrum."""
+    return torch.from_numpy(lowpass_crop(multiplier, res) / k**2).float().unsqueeze(-1).repeat(*[1] * multiplier.ndim, 2)
+
+
+def averaging_operator(phi_hat: np.ndarray, res: int, J: int) -> Tensor:
+    """|…|∗φ_J, subsampled to 2^J and cropped by one pixel per side, as a real matrix.
+
+    For u at resolution ``res`` (maps p×q = P/2^res × Q/2^res) the map is a periodic
+    convolution with h = ifft2(φ̂ at resolution res) followed by subsampling by s = 2^{J−res}:
+
+        S[a, b] = Σ_{m,n} h[(s(a+1) − m) mod p, (s(b+1) − n) mod q] · u[m, n]
+
+    Returns (p·q, (P/2^J − 2)·(Q/2^J − 2)) float32, so that S = u.flatten(-2) @ A.
+    """
+    h = np.fft.ifft2(lowpass_crop(phi_hat, res)).real
+    p, q = h.shape
+    s = 2 ** (J - res)
+    a = s * np.arange(1, p // s - 1)
+    b = s * np.arange(1, q // s - 1)
+    m, n = np.arange(p), np.arange(q)
+    rows = (a[:, None, None, None] - m[None, None, :, None]) % p
+    cols = (b[None, :, None, None] - n[None, None, None, :]) % q
+    A = h[rows, cols]  # (a, b, m, n)
+    return torch.from_numpy(A.reshape(len(a) * len(b), p * q).T.copy()).float()
 
 
 def num_paths(J: int, L: int, max_order: int = 2) -> int:
@@ -87,23 +116,30 @@ class Scattering2D(nn.Module):
         ]
         psi_hat = [np.fft.fft2(p).real for p in psi]
         phi_hat = np.fft.fft2(gabor_2d(P, Q, 0.8 * 2 ** (J - 1), 0.0, 0.0, 1.0, PI_AUTHORS)).real
-        for j in range(J):  # ψ_j at resolutions 0 … j (order 2 reads resolution j1 < j)
+        for j in range(J):  # ψ_j at resolutions 0 … j (order 2 reads resolution j1 < j), folded by 2^{j−res}
             for res in range(j + 1):
-                self.register_buffer(f"psi_{j}_{res}", torch.from_numpy(lowpass_crop(psi_hat[j], res)).float(), persistent=False)
+                self.register_buffer(f"psi_{j}_{res}", folded_multiplier(psi_hat[j], res, 2 ** (j - res)), persistent=False)
         for res in range(J):
-            self.register_buffer(f"phi_{res}", torch.from_numpy(lowpass_crop(phi_hat, res)).float(), persistent=False)
+            self.register_buffer(f"phi_{res}", averaging_operator(phi_hat, res, J), persistent=False)
 
     @property
     def num_paths(self) -> int:
         return num_paths(self.J, self.L, self.max_order)
 
-    def _psi(self, j: int, res: int) -> Tensor:
-        return getattr(self, f"psi_{j}_{res}")
+    def _wavelets(self, u_hat: Tensor, j: int, res: int) -> Tensor:
+        """x∗ψ_{j,θ} for all θ at resolution j: spectrum û (…, p, q) at resolution ``res`` →
+        complex (…, L, p/2^{j−res}, q/2^{j−res}). The product with the real multipliers runs
+        on the real view (two real products per coefficient, not a complex product)."""
+        psi = getattr(self, f"psi_{j}_{res}")  # (L, p, q, 2), divided by 4^{j−res}
+        folded = folded_product(torch.view_as_real(u_hat).unsqueeze(-4), psi, 2 ** (j - res))
+        return torch.fft.ifft2(torch.view_as_complex(folded))
 
-    def _average(self, u_hat: Tensor, j: int) -> Tensor:
-        """|…|∗φ_J subsampled to 2^J and cropped: u_hat at resolution j → real (…, M/2^J, N/2^J)."""
-        s = torch.fft.ifft2(fold(u_hat * getattr(self, f"phi_{j}"), 2 ** (self.J - j))).real
-        return s[..., 1:-1, 1:-1]
+    def _average(self, u: Tensor, res: int) -> Tensor:
+        """|…|∗φ_J subsampled to 2^J and cropped: real u (…, p, q) at resolution ``res`` →
+        (…, M/2^J, N/2^J), one GEMM with :func:`averaging_operator` (on these small maps it
+        replaces an FFT, a product, a fold and an inverse FFT)."""
+        out = u.flatten(-2) @ getattr(self, f"phi_{res}")
+        return out.unflatten(-1, (self.shape[0] // 2**self.J, self.shape[1] // 2**self.J))
 
     def forward(self, x: Tensor) -> Tensor:
         check_feature_map(x, "image batch")
@@ -111,26 +147,24 @@ class Scattering2D(nn.Module):
             raise ValueError(f"this scattering was built for {self.shape} images, got {tuple(x.shape[-2:])}")
         b, c = x.shape[:2]
         top, bottom, left, right = self.pads
-        u0 = torch.fft.fft2(F.pad(x.float(), (left, right, top, bottom), mode="reflect").to(torch.complex64))
-        out = [self._average(u0, 0).unsqueeze(2)]
+        padded = F.pad(x.float(), (left, right, top, bottom), mode="reflect")
+        u0 = torch.fft.fft2(padded.to(torch.complex64))
+        out = [self._average(padded, 0).unsqueeze(2)]
         first: list[Tensor] = []
         second: list[Tensor] = []
         for j1 in range(self.J):
-            u1 = torch.fft.ifft2(fold(u0.unsqueeze(2) * self._psi(j1, 0), 2**j1)).abs()
-            u1_hat = torch.fft.fft2(u1)  # (B, C, L, ·, ·) at resolution j1
-            first.append(self._average(u1_hat, j1))
-            if self.max_order < 2:
+            u1 = self._wavelets(u0, j1, 0).abs()  # (B, C, L, ·, ·) at resolution j1
+            first.append(self._average(u1, j1))
+            if self.max_order < 2 or j1 == self.J - 1:
                 continue
             per_theta1 = []
-            for u1_theta in u1_hat.unbind(2):  # one θ1 at a time: small intermediates stay in cache
-                per_j2 = []
-                for j2 in range(j1 + 1, self.J):
-                    u2 = torch.fft.ifft2(fold(u1_theta.unsqueeze(2) * self._psi(j2, j1), 2 ** (j2 - j1))).abs()
-                    per_j2.append(self._average(torch.fft.fft2(u2), j2))  # (B, C, L2, ·, ·)
-                if per_j2:
-                    per_theta1.append(torch.cat(per_j2, 2))  # order (j2, θ2)
-            if per_theta1:
-                second.append(torch.cat(per_theta1, 2))  # order (θ1, j2, θ2)
+            for u1_theta in torch.fft.fft2(u1).unbind(2):  # one θ1 at a time: small intermediates stay in cache
+                per_j2 = [
+                    self._average(self._wavelets(u1_theta, j2, j1).abs(), j2)
+                    for j2 in range(j1 + 1, self.J)
+                ]
+                per_theta1.append(torch.cat(per_j2, 2))  # order (j2, θ2)
+            second.append(torch.cat(per_theta1, 2))  # order (θ1, j2, θ2)
         out += first + second
         return torch.cat(out, 2).flatten(1, 2).view(b, c * self.num_paths, *out[0].shape[-2:])
 
