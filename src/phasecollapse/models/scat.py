@@ -126,13 +126,15 @@ class Scattering2D(nn.Module):
     def num_paths(self) -> int:
         return num_paths(self.J, self.L, self.max_order)
 
-    def _wavelets(self, u_hat: Tensor, j: int, res: int) -> Tensor:
-        """x∗ψ_{j,θ} for all θ at resolution j: spectrum û (…, p, q) at resolution ``res`` →
-        complex (…, L, p/2^{j−res}, q/2^{j−res}). The product with the real multipliers runs
-        on the real view (two real products per coefficient, not a complex product)."""
+    def _wavelet_modulus(self, u_hat: Tensor, j: int, res: int) -> Tensor:
+        """|x∗ψ_{j,θ}| for all θ at resolution j: spectrum û (…, p, q) at resolution ``res`` →
+        real (…, L, p/2^{j−res}, q/2^{j−res}). The product with the real multipliers runs on the
+        real view (two real products per coefficient, not a complex product); the modulus is
+        ``hypot`` of the real view (same value as ``abs``, about twice as fast on CPU)."""
         psi = getattr(self, f"psi_{j}_{res}")  # (L, p, q, 2), divided by 4^{j−res}
         folded = folded_product(torch.view_as_real(u_hat).unsqueeze(-4), psi, 2 ** (j - res))
-        return torch.fft.ifft2(torch.view_as_complex(folded))
+        z = torch.view_as_real(torch.fft.ifft2(torch.view_as_complex(folded)))
+        return torch.hypot(z[..., 0], z[..., 1])
 
     def _average(self, u: Tensor, res: int) -> Tensor:
         """|…|∗φ_J subsampled to 2^J and cropped: real u (…, p, q) at resolution ``res`` →
@@ -153,14 +155,14 @@ class Scattering2D(nn.Module):
         first: list[Tensor] = []
         second: list[Tensor] = []
         for j1 in range(self.J):
-            u1 = self._wavelets(u0, j1, 0).abs()  # (B, C, L, ·, ·) at resolution j1
+            u1 = self._wavelet_modulus(u0, j1, 0)  # (B, C, L, ·, ·) at resolution j1
             first.append(self._average(u1, j1))
             if self.max_order < 2 or j1 == self.J - 1:
                 continue
             per_theta1 = []
             for u1_theta in torch.fft.fft2(u1).unbind(2):  # one θ1 at a time: small intermediates stay in cache
                 per_j2 = [
-                    self._average(self._wavelets(u1_theta, j2, j1).abs(), j2)
+                    self._average(self._wavelet_modulus(u1_theta, j2, j1), j2)
                     for j2 in range(j1 + 1, self.J)
                 ]
                 per_theta1.append(torch.cat(per_j2, 2))  # order (j2, θ2)
