@@ -143,7 +143,9 @@ def test_checkpoint_analyses_end_to_end(tmp_path) -> None:
         runs.append(str(tmp_path / nl / "last.pt"))
     out = tmp_path / "analysis"
     assert main(["analyze", "separation", *runs, "--out", str(out), "--samples", "32", "--no-probe"]) == 0
-    models = json.loads((out / "separation.json").read_text())["models"]
+    record = json.loads((out / "separation.json").read_text())
+    models = record["models"]
+    assert record["wall_s"] > 0 and record["environment"]["git_commit"]
     assert len(models) == 2 and all(len(m["blocks"]) == 8 for m in models.values())
     assert main(["analyze", "operators", runs[0], "--out", str(out)]) == 0
     blocks = json.loads((out / "operators.json").read_text())["blocks"]

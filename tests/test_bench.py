@@ -17,6 +17,7 @@ def test_bench_train_writes_results_and_ends_with_speedup(tmp_path: Path, capsys
     assert all(r["images_per_s"] > 0 and r["peak_memory_mb"] > 0 for r in sides.values())
     assert record["speedup"] == pytest.approx(sides["fast"]["images_per_s"] / sides["reference"]["images_per_s"])
     assert record["environment"]["cpu"] and (tmp_path / record_path.name.replace(".json", ".md")).exists()
+    assert record["wall_s"] >= sum(sum(r["step_s"]) for r in sides.values())
 
 
 def test_bench_scat_against_kymatio(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

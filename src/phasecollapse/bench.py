@@ -112,12 +112,13 @@ def _in_child(fn: Any, *args: Any) -> dict[str, Any]:
         return pool.apply(fn, args)
 
 
-def _report(kind: str, title: str, params: dict[str, Any], results: list[dict[str, Any]], out_dir: Path) -> float:
+def _report(kind: str, title: str, params: dict[str, Any], results: list[dict[str, Any]], out_dir: Path, started: float) -> float:
     ref, fast = results
     speedup = fast["images_per_s"] / ref["images_per_s"]
     env = environment()
     machine = env["gpu"] or f"{env['cpu']} ({env['cpu_cores']} cores)"
-    record = {"benchmark": kind, **params, "results": results, "speedup": speedup, "environment": env}
+    wall = time.perf_counter() - started
+    record = {"benchmark": kind, **params, "results": results, "speedup": speedup, "wall_s": wall, "environment": env}
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{kind}_{params.get('model', 'scat')}_b{params['batch_size']}_{'cuda' if env['gpu'] and params['device'] != 'cpu' else 'cpu'}"
     (out_dir / f"{stem}.json").write_text(json.dumps(record, indent=2))
@@ -125,7 +126,7 @@ def _report(kind: str, title: str, params: dict[str, Any], results: list[dict[st
         f"# {title}",
         "",
         f"Machine: {machine}; torch {env['torch']}; commit {env['git_commit']}",
-        f"Command: `{env['command']}`",
+        f"Command: `{env['command']}` (wall time {wall:.0f} s)",
         "",
         "| side | images/s (median) | s/step (median) | peak memory (MiB) |",
         "|---|---|---|---|",
@@ -141,13 +142,15 @@ def _report(kind: str, title: str, params: dict[str, Any], results: list[dict[st
 
 
 def bench_train(model: str, batch_size: int, steps: int, warmup: int = 2, width: float | None = None, device: str = "cpu", out_dir: str = "results/bench", use_compile: bool = True) -> float:
+    started = time.perf_counter()
     options = {} if width is None else {"width": width}
     results = [_in_child(train_steps, side, model, options, batch_size, steps, warmup, device, use_compile) for side in ("reference", "fast")]
     params = {"model": model, "options": options, "batch_size": batch_size, "steps": steps, "warmup": warmup, "device": device, "compile": use_compile}
-    return _report("train", f"Training steps: {model} {options or ''}, batch {batch_size}", params, results, Path(out_dir))
+    return _report("train", f"Training steps: {model} {options or ''}, batch {batch_size}", params, results, Path(out_dir), started)
 
 
 def bench_scat(batch_size: int, steps: int, warmup: int = 1, device: str = "cpu", out_dir: str = "results/bench") -> float:
+    started = time.perf_counter()
     results = [_in_child(scat_throughput, side, batch_size, steps, warmup, device) for side in ("kymatio", "fast")]
     params = {"batch_size": batch_size, "steps": steps, "warmup": warmup, "device": device, "J": 3, "L": 8, "size": 32}
-    return _report("scat", f"Scattering J = 3, L = 8, order 2, 32×32 RGB, batch {batch_size}: Kymatio vs phasecollapse", params, results, Path(out_dir))
+    return _report("scat", f"Scattering J = 3, L = 8, order 2, 32×32 RGB, batch {batch_size}: Kymatio vs phasecollapse", params, results, Path(out_dir), started)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from dataclasses import replace
 from pathlib import Path
@@ -25,9 +26,11 @@ from .symmetry import symmetry_study  # noqa: E402
 from .translation import bank_translation_study  # noqa: E402
 
 
-def _write(out: Path, name: str, payload: dict[str, Any], fig: plt.Figure) -> None:
+def _write(out: Path, name: str, payload: dict[str, Any], fig: plt.Figure, started: float) -> None:
+    """``name``.json (payload, wall time since ``started`` = perf_counter() at the start, provenance) and ``name``.png."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{name}.json").write_text(json.dumps({**payload, "environment": environment()}, indent=2))
+    record = {**payload, "wall_s": time.perf_counter() - started, "environment": environment()}
+    (out / f"{name}.json").write_text(json.dumps(record, indent=2))
     fig.tight_layout()
     fig.savefig(out / f"{name}.png", dpi=120)
     plt.close(fig)
@@ -50,6 +53,7 @@ def coarser(bank: FilterBank, j: float) -> FilterBank:
 
 
 def translation(out: Path, data: str, n: int = 256, bank: str = "F0", L: int = 4, scale: float = 1.0, data_dir: str | None = None) -> dict[str, Any]:
+    started = time.perf_counter()
     """Phase-shift errors of the bank's wavelets at scale 2^``scale`` (F0 at scale 0 wraps around
     ±π: its ψ̂ is not analytic on the grid, and sub-pixel shifts see the mirrored spectrum)."""
     x, _ = images(data, n, data_dir)
@@ -67,11 +71,12 @@ def translation(out: Path, data: str, n: int = 256, bank: str = "F0", L: int = 4
             ax.plot(r["shift_norm"], r["bound"], "--", color=line.get_color(), alpha=0.6)
         ax.set(title=f"translation along {axis} ({data}, {wavelets.name})", xlabel="|τ| (pixels)", ylabel="‖x_τ∗ψ − e^{−iξ·τ} x∗ψ‖ / ‖x∗ψ‖", ylim=(0, None))
         ax.legend(fontsize=7)
-    _write(out, "translation", {"data": data, "bank": wavelets.name, "L": L, "scale": scale, "images": len(x), "studies": results}, fig)
+    _write(out, "translation", {"data": data, "bank": wavelets.name, "L": L, "scale": scale, "images": len(x), "studies": results}, fig, started)
     return results
 
 
 def symmetry(out: Path, data: str, n: int = 512, data_dir: str | None = None) -> dict[str, Any]:
+    started = time.perf_counter()
     x, y = images(data, n, data_dir)
     result = symmetry_study(x, y, filter_bank("F0", 4))
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
@@ -84,11 +89,12 @@ def symmetry(out: Path, data: str, n: int = 512, data_dir: str | None = None) ->
         axes[1].plot(centres, [v / total for v in h], label=f"class {c}")
     axes[1].set(title="phase of z = x∗ψ", xlabel="arg z", ylabel="frequency", ylim=(0, None))
     axes[1].legend(fontsize=7)
-    _write(out, "symmetry", {"data": data, "images": len(x), **result}, fig)
+    _write(out, "symmetry", {"data": data, "images": len(x), **result}, fig, started)
     return result
 
 
 def separation(out: Path, checkpoints: list[str], samples: int = 1024, probe: bool = True) -> dict[str, Any]:
+    started = time.perf_counter()
     rows = {}
     for path in checkpoints:
         model, config = load_trained(path)
@@ -105,11 +111,12 @@ def separation(out: Path, checkpoints: list[str], samples: int = 1024, probe: bo
         if key == "fisher_ratio":
             ax.set_yscale("log")
         ax.legend(fontsize=7)
-    _write(out, "separation", {"samples": samples, "models": rows}, fig)
+    _write(out, "separation", {"samples": samples, "models": rows}, fig, started)
     return rows
 
 
 def relu(out: Path, checkpoint: str | None = None, samples: int = 512) -> dict[str, Any]:
+    started = time.perf_counter()
     y = torch.linspace(-3, 3, 601, dtype=torch.float64)
     b = 1.0
     lhs = torch.relu(y - b)
@@ -132,11 +139,12 @@ def relu(out: Path, checkpoint: str | None = None, samples: int = 512) -> dict[s
         axes[0, 1].bar(range(len(shares)), [s["odd_share"] for s in shares], bottom=[s["even_share"] for s in shares], label="odd (soft-thresholding)")
         axes[0, 1].set(title="share of ReLU output energy per layer", xlabel="ReLU layer", ylim=(0, 1))
         axes[0, 1].legend(fontsize=7)
-    _write(out, "relu", payload, fig)
+    _write(out, "relu", payload, fig, started)
     return payload
 
 
 def operators(out: Path, checkpoint: str, samples: int = 256) -> dict[str, Any]:
+    started = time.perf_counter()
     model, config = load_trained(checkpoint)
     (_, _), (xte, _) = in_memory_splits(config)
     x = cifar10.normalize(xte[:samples]) if xte.dtype == torch.uint8 else xte[:samples]
@@ -156,7 +164,7 @@ def operators(out: Path, checkpoint: str, samples: int = 256) -> dict[str, Any]:
     ax2.set(title="output energy kept by a rank-r P_j", xlabel="r / full rank", ylabel="kept energy", ylim=(0, 1.02))
     for ax in (ax1, ax2):
         ax.legend(fontsize=6)
-    _write(out, "operators", {"checkpoint": checkpoint, "samples": samples, "blocks": rows}, fig)
+    _write(out, "operators", {"checkpoint": checkpoint, "samples": samples, "blocks": rows}, fig, started)
     return {"blocks": rows}
 
 
