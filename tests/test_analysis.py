@@ -1,6 +1,12 @@
+import json
+from pathlib import Path
+
 import torch
 
 from phasecollapse.analysis.separation import fisher_ratio, ncm_error
+from phasecollapse.cli import main
+from phasecollapse.config import load_config
+from phasecollapse.train import fit
 
 
 def gaussian_clusters(separation: float, n: int = 400, dim: int = 20, classes: int = 3, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -127,14 +133,8 @@ def test_effective_rank_and_truncation() -> None:
     assert 0 < kept[0] < 1 and abs(kept[1] - 1) < 1e-6 and abs(kept[2] - 1) < 1e-9
 
 
-def test_checkpoint_analyses_end_to_end(tmp_path) -> None:
+def test_checkpoint_analyses_end_to_end(tmp_path: Path) -> None:
     """separation and operators on trained checkpoints, via the CLI (channels-last bf16 runs)."""
-    import json
-
-    from phasecollapse.cli import main
-    from phasecollapse.config import load_config
-    from phasecollapse.train import fit
-
     base = ["model.name='lscat_skip_cifar10'", "train.progress=false", "train.tensorboard=false", "train.channels_last=true", "train.precision='bf16'",
             "data.dataset='textures'", "data.texture_train=16", "data.texture_test=16", "data.batch_size=32", "optim.epochs=1"]
     runs = []

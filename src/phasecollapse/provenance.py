@@ -25,7 +25,9 @@ def cpu_model() -> str:
 def git_commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, timeout=5)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, cwd=Path(__file__).parent, timeout=5)
+        # "-dirty": tracked files differ from the commit, results/ excepted (commands write there).
+        status = ["git", "status", "--porcelain", "--untracked-files=no", "--", ":/", ":(top,exclude)results"]
+        dirty = subprocess.run(status, capture_output=True, text=True, cwd=Path(__file__).parent, timeout=5)
         return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "") if out.returncode == 0 else "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
