@@ -11,7 +11,8 @@ batch size, for
 
 ``bench scat``: the order-2 scattering (J = 3, L = 8, 32×32) against Kymatio's torch backend.
 
-Each side runs in its own spawned process (so peak memory is its own): images/s is the median
+Each side runs in its own spawned process (so peak memory is its own), both with the same
+allocator setting (:func:`~phasecollapse.allocator.keep_freed_memory`): images/s is the median
 over the timed steps after warm-up. JSON and Markdown go to ``results/bench/`` with the
 machine description; the last line printed is ``speedup: X.Xx``.
 """
@@ -29,6 +30,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from .allocator import keep_freed_memory
 from .provenance import environment
 
 
@@ -50,6 +52,7 @@ def train_steps(side: str, model_name: str, options: dict[str, Any], batch_size:
     from .models.lscat import LScat
 
     dev = torch.device(device)
+    allocator = keep_freed_memory()
     torch.manual_seed(0)
     fast = side == "fast"
     model = create_model(model_name, **options, **({"impl": "reference"} if not fast and "lscat" in model_name else {}))
@@ -79,12 +82,13 @@ def train_steps(side: str, model_name: str, options: dict[str, Any], batch_size:
         if i >= warmup:
             times.append(time.perf_counter() - start)
     median = statistics.median(times)
-    return {"side": side, "images_per_s": batch_size / median, "step_s_median": median, "step_s": times, "peak_memory_mb": _peak_memory_mb(dev), "precision": "bf16" if fast else "fp32", "compiled": compiled}
+    return {"side": side, "images_per_s": batch_size / median, "step_s_median": median, "step_s": times, "peak_memory_mb": _peak_memory_mb(dev), "precision": "bf16" if fast else "fp32", "compiled": compiled, "keep_freed_memory": allocator}
 
 
 def scat_throughput(side: str, batch_size: int, steps: int, warmup: int, device: str) -> dict[str, Any]:
     """Forward images/s of order-2 scattering J = 3, L = 8 on 32×32 RGB (runs in a child process)."""
     dev = torch.device(device)
+    allocator = keep_freed_memory()
     if side == "fast":
         from .models.scat import Scattering2D
 
@@ -104,7 +108,7 @@ def scat_throughput(side: str, batch_size: int, steps: int, warmup: int, device:
             if i >= warmup:
                 times.append(time.perf_counter() - start)
     median = statistics.median(times)
-    return {"side": side, "images_per_s": batch_size / median, "step_s_median": median, "step_s": times, "peak_memory_mb": _peak_memory_mb(dev)}
+    return {"side": side, "images_per_s": batch_size / median, "step_s_median": median, "step_s": times, "peak_memory_mb": _peak_memory_mb(dev), "keep_freed_memory": allocator}
 
 
 def _in_child(fn: Any, *args: Any) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import json
 import sys
 
 from . import __version__
+from .allocator import keep_freed_memory
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -134,6 +135,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    keep_freed_memory()
     try:
         return args.run(args)
     except (ValueError, FileNotFoundError, RuntimeError) as err:

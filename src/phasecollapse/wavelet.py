@@ -47,6 +47,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .banded import BandedOperator
 from .complex import check_feature_map, from_complex
 from .filters import FilterBank
 
@@ -127,6 +128,19 @@ def spatial_operator(bank: FilterBank, M: int, N: int, complex_input: bool, odd_
     return rows.flatten(0, 1).float()
 
 
+@lru_cache(maxsize=64)
+def banded_operator(bank: FilterBank, M: int, N: int, complex_input: bool, odd_size_quirk: bool = True, tolerance: float = 1e-5) -> BandedOperator:
+    """:func:`spatial_operator` as a :class:`~phasecollapse.banded.BandedOperator`.
+
+    Row groups are output image rows (W'·n_out rows), column groups input image rows (N or 2N
+    columns); entries whose strip loses at most ``tolerance`` of each row's L1 mass are dropped.
+    """
+    n_out = (2 if complex_input else 1) + 2 * bank.L
+    row_group = axis_plan(N, bank.subsample, odd_size_quirk).count * n_out
+    col_group = N * (2 if complex_input else 1)
+    return BandedOperator(spatial_operator(bank, M, N, complex_input, odd_size_quirk), row_group, col_group, tolerance)
+
+
 def _reflect(i: np.ndarray, M: int) -> np.ndarray:
     """NumPy 'reflect' (edge not repeated) for indices in [−(M−1), 2(M−1)]."""
     i = np.abs(i)
@@ -195,7 +209,8 @@ class Wavelet(nn.Module):
             raise ValueError(f"unknown wavelet implementation {impl!r}; expected 'fast' or 'reference'")
         self.bank, self.in_channels, self.complex_input = bank, in_channels, complex_input
         self.impl, self.odd_size_quirk = impl, odd_size_quirk
-        self._operators: dict[tuple[int, int, torch.device, torch.dtype], Tensor] = {}
+        self.tolerance = tolerance
+        self._operators: dict[tuple[int, int], BandedOperator] = {}
         kernels = bank.compact_kernels(tolerance)[:, ::-1, ::-1]  # correlation weights w(d) = h(−d)
         self.radius = kernels.shape[-1] // 2
         re, im = torch.from_numpy(kernels.real.copy()), torch.from_numpy(kernels.imag.copy())
@@ -222,27 +237,35 @@ class Wavelet(nn.Module):
             raise ValueError(f"Wavelet expects {self.in_channels} {kind} channels = {expected}, got {x.shape[1]}")
         if self.impl == "reference":
             return self._reference(x)
-        if dense_operator_size(self.bank, x.shape[-2], x.shape[-1], self.complex_input, self.odd_size_quirk) <= DENSE_LIMIT:
+        if self._uses_operator(x.shape[-2], x.shape[-1]):
             return self._dense(x)
         return self._conv(x)
 
-    def _operator(self, x: Tensor) -> Tensor:
-        dtype = torch.get_autocast_dtype("cpu" if x.device.type == "cpu" else x.device.type) if torch.is_autocast_enabled(x.device.type) else x.dtype
-        key = (x.shape[-2], x.shape[-1], x.device, dtype)
-        if key not in self._operators:
-            op = spatial_operator(self.bank, x.shape[-2], x.shape[-1], self.complex_input, self.odd_size_quirk)
-            self._operators[key] = op.to(device=x.device, dtype=dtype)
-        return self._operators[key]
+    def prepare(self, height: int, width: int) -> None:
+        """Build the fast path's operator for (height, width) inputs now.
+
+        The first forward at a new size builds it otherwise; under ``torch.compile`` that would
+        be traced, so models that know their input size call this at construction.
+        """
+        if self.impl == "fast" and (height, width) not in self._operators and self._uses_operator(height, width):
+            self._operators[(height, width)] = banded_operator(self.bank, height, width, self.complex_input, self.odd_size_quirk, self.tolerance)
+
+    def _uses_operator(self, m: int, n: int) -> bool:
+        return dense_operator_size(self.bank, m, n, self.complex_input, self.odd_size_quirk) <= DENSE_LIMIT
+
+    def _operator(self, m: int, n: int) -> BandedOperator:
+        self.prepare(m, n)
+        return self._operators[(m, n)]
 
     def _dense(self, x: Tensor) -> tuple[Tensor, Tensor]:
         b, _, m, n = x.shape
         c, L = self.in_channels, self.bank.L
-        op = self._operator(x)
+        dtype = torch.get_autocast_dtype(x.device.type) if torch.is_autocast_enabled(x.device.type) else x.dtype
         if self.complex_input:  # X: (pixel, Re/Im) × (batch, channel)
             cols = x.view(b, c, 2, m, n).permute(3, 4, 2, 0, 1).reshape(2 * m * n, b * c)
         else:
             cols = x.permute(2, 3, 0, 1).reshape(m * n, b * c)
-        out = torch.mm(op, cols.to(op.dtype))  # (p · n_out, b · c)
+        out = self._operator(m, n)(cols.to(dtype))  # (p · n_out, b · c)
         ph = axis_plan(m, self.bank.subsample, self.odd_size_quirk)
         pw = axis_plan(n, self.bank.subsample, self.odd_size_quirk)
         n_phi = 2 if self.complex_input else 1

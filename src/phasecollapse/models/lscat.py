@@ -59,6 +59,7 @@ class LScat(nn.Module):
         for k, name in zip(widths, block_banks(len(widths), factorize_from)):
             bank = filter_bank(name, L)
             blocks.append(LScatBlock(c, k, bank, is_complex, nonlinearity, skip, impl, odd_size_quirk))
+            blocks[-1].wavelet.prepare(size, size)
             size = axis_plan(size, bank.subsample, odd_size_quirk).count
             c, is_complex = k, True
         self.blocks = nn.ModuleList(blocks)
