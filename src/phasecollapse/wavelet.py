@@ -15,12 +15,15 @@ optionally subsampled by 2. Two implementations compute the same linear map:
     What runs fastest here, chosen by map size (measured on the CIFAR-10 LScat, see
     ``results/bench``):
 
-    - small maps (operator ≤ ``DENSE_LIMIT`` entries, e.g. every CIFAR block): one matrix
-      product T @ X with the *exact* spatial operator T of the reference (the reference applied
-      to impulses: borders, subsampling and quirks included), X the input with pixels and
-      (Re, Im) in the reduction dimension and batch × channels in the other. One large GEMM
-      runs near the machine's matmul peak (bf16 AMX), where a grouped convolution with 2 input
-      channels per group does not;
+    - small maps (operator ≤ ``DENSE_LIMIT`` entries, e.g. every CIFAR block): the matrix
+      product T @ X with the spatial operator T of the reference (the reference applied to
+      impulses: borders, subsampling and quirks included), X the input with pixels and
+      (Re, Im) in the reduction dimension and batch × channels in the other. Large GEMMs run
+      near the machine's matmul peak, where a grouped convolution with 2 input channels per
+      group does not. On maps of 16×16 and more, T is applied strip by strip, each output row
+      reading only the band of input rows its filters reach (:mod:`phasecollapse.banded`;
+      entries carrying ≤ ``tolerance`` of a row's L1 mass, Gaussian tails, are dropped); on
+      smaller maps it is one dense GEMM, exact;
     - large maps (ImageNet's first blocks): one gather followed by a grouped spatial
       convolution with compact kernels. The gather composes the reference's reflection padding
       with its periodic wrap-around, so this path uses *the same border rule* as the reference:
@@ -188,7 +191,7 @@ class Wavelet(nn.Module):
         complex_input: whether x holds complex real pairs (B, 2C, H, W) or real maps (B, C, H, W).
         impl: ``"fast"`` (compact-kernel convolution) or ``"reference"`` (FFT, spec A.7).
         odd_size_quirk: reproduce the authors' odd-size cropping (7 → 6); see module docstring.
-        tolerance: L1 mass of the kernels discarded by the fast path's truncation.
+        tolerance: relative L1 mass the fast path may drop (compact kernels, banded operator).
 
     Shapes: forward(x) returns ``(phi, psi)`` with
         phi: (B, C, H', W') for real x, (B, 2C, H', W') real pairs for complex x;
