@@ -107,3 +107,13 @@ def test_fused_standardize_project_equals_the_modules(training: bool) -> None:
         torch.testing.assert_close(x, y)
     torch.testing.assert_close(std_a.running_mean, std_b.running_mean)
     torch.testing.assert_close(std_a.running_var, std_b.running_var)
+
+
+def test_normalization_gradient() -> None:
+    x = torch.randn(2, 6, 3, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(Normalization(), (x,))
+    with torch.no_grad():
+        x[0, :, 1, 1] = 0
+    y = Normalization()(x)
+    (g,) = torch.autograd.grad(y, x, torch.randn_like(y))
+    assert torch.isfinite(g).all()

@@ -109,3 +109,16 @@ def test_bad_names_and_inputs() -> None:
         create_nonlinearity("mod", 3)(torch.randn(1, 3, 4, 4))
     with pytest.raises(TypeError, match="complex tensor"):
         create_nonlinearity("mod", 3)(torch.randn(1, 3, 4, 4, dtype=torch.complex64))
+
+
+def test_modulus_gradient() -> None:
+    from phasecollapse.nonlinearities import safe_modulus
+
+    x = torch.randn(2, 6, 3, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(safe_modulus, (x,))
+    y = torch.randn(2, 6, 3, 3).contiguous(memory_format=torch.channels_last).requires_grad_()
+    g = torch.randn(2, 3, 3, 3)
+    (dy,) = torch.autograd.grad(safe_modulus(y), y, g)
+    pair = y.detach().unflatten(1, (3, 2))
+    expected = pair / pair.norm(dim=2, keepdim=True) * g.unsqueeze(2)
+    torch.testing.assert_close(dy, expected.flatten(1, 2))
