@@ -5,7 +5,7 @@ batch size, for
 
 - ``reference``: the authors' strategy, fp32 — for LScat, :class:`ComplexReference` (torch
   complex tensors, FFT wavelet transform); for other models the model itself in fp32, NCHW;
-- ``fast``: our fastest path — real pairs, W as one GEMM (small maps), Std folded into P_j,
+- ``fast``: our fastest path — real pairs, W as banded GEMMs (small maps), Std folded into P_j,
   bf16 autocast, channels-last, and ``torch.compile`` (its compilation falls in the warm-up
   steps; ``use_compile=False`` for quick runs).
 
