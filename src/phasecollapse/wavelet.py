@@ -20,10 +20,11 @@ optionally subsampled by 2. Two implementations compute the same linear map:
       impulses: borders, subsampling and quirks included), X the input with pixels and
       (Re, Im) in the reduction dimension and batch × channels in the other. Large GEMMs run
       near the machine's matmul peak, where a grouped convolution with 2 input channels per
-      group does not. On maps of 16×16 and more, T is applied strip by strip, each output row
+      group does not. Where that saves at least a third of the FLOPs (CIFAR: the 32×32 maps
+      and the 16×16 ones without subsampling), T is applied strip by strip, each output row
       reading only the band of input rows its filters reach (:mod:`phasecollapse.banded`;
-      entries carrying ≤ ``tolerance`` of a row's L1 mass, Gaussian tails, are dropped); on
-      smaller maps it is one dense GEMM, exact;
+      entries carrying ≤ ``tolerance`` of a row's L1 mass, Gaussian tails, are dropped);
+      otherwise it is one dense GEMM, exact;
     - large maps (ImageNet's first blocks): one gather followed by a grouped spatial
       convolution with compact kernels. The gather composes the reference's reflection padding
       with its periodic wrap-around, so this path uses *the same border rule* as the reference:
