@@ -52,7 +52,6 @@ def train_steps(side: str, model_name: str, options: dict[str, Any], batch_size:
     from .models.lscat import LScat
 
     dev = torch.device(device)
-    allocator = keep_freed_memory()
     torch.manual_seed(0)
     fast = side == "fast"
     model = create_model(model_name, **options, **({"impl": "reference"} if not fast and "lscat" in model_name else {}))
@@ -82,13 +81,12 @@ def train_steps(side: str, model_name: str, options: dict[str, Any], batch_size:
         if i >= warmup:
             times.append(time.perf_counter() - start)
     median = statistics.median(times)
-    return {"side": side, "images_per_s": batch_size / median, "step_s_median": median, "step_s": times, "peak_memory_mb": _peak_memory_mb(dev), "precision": "bf16" if fast else "fp32", "compiled": compiled, "keep_freed_memory": allocator}
+    return {"side": side, "images_per_s": batch_size / median, "step_s_median": median, "step_s": times, "peak_memory_mb": _peak_memory_mb(dev), "precision": "bf16" if fast else "fp32", "compiled": compiled}
 
 
 def scat_throughput(side: str, batch_size: int, steps: int, warmup: int, device: str) -> dict[str, Any]:
     """Forward images/s of order-2 scattering J = 3, L = 8 on 32×32 RGB (runs in a child process)."""
     dev = torch.device(device)
-    allocator = keep_freed_memory()
     if side == "fast":
         from .models.scat import Scattering2D
 
@@ -108,12 +106,18 @@ def scat_throughput(side: str, batch_size: int, steps: int, warmup: int, device:
             if i >= warmup:
                 times.append(time.perf_counter() - start)
     median = statistics.median(times)
-    return {"side": side, "images_per_s": batch_size / median, "step_s_median": median, "step_s": times, "peak_memory_mb": _peak_memory_mb(dev), "keep_freed_memory": allocator}
+    return {"side": side, "images_per_s": batch_size / median, "step_s_median": median, "step_s": times, "peak_memory_mb": _peak_memory_mb(dev)}
+
+
+def _with_allocator(fn: Any, *args: Any) -> dict[str, Any]:
+    allocator = keep_freed_memory()
+    return {**fn(*args), "keep_freed_memory": allocator}
 
 
 def _in_child(fn: Any, *args: Any) -> dict[str, Any]:
+    """fn(*args) in a fresh spawned process, with the allocator setting of every side."""
     with mp.get_context("spawn").Pool(1) as pool:
-        return pool.apply(fn, args)
+        return pool.apply(_with_allocator, (fn, *args))
 
 
 def _report(kind: str, title: str, params: dict[str, Any], results: list[dict[str, Any]], out_dir: Path, started: float) -> float:

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .autocast import compute_dtype
 from .projection import ComplexProjection
 from .standardization import Standardization
 
@@ -46,8 +47,7 @@ def _per_column(v: Tensor, complex_channels: int) -> Tensor:
 class _StdProject(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, weight: Tensor, std: Standardization, shape: tuple[int, int, int], *parts: Tensor) -> Tensor:  # type: ignore[override]
-        device = parts[0].device.type
-        dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else parts[0].dtype
+        dtype = compute_dtype(parts[0])
         ctx.part_dtypes = [p.dtype for p in parts]
         rows = [_as_rows(p).to(dtype) for p in parts]
         u_cols = [r.shape[1] for r in rows]

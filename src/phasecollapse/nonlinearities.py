@@ -61,6 +61,8 @@ class _SafeModulus(torch.autograd.Function):
     def backward(ctx, grad: Tensor) -> Tensor:  # type: ignore[override]
         x, r = ctx.saved_tensors
         inv = torch.where(r > 0, grad / r, 0.0)
+        if torch.compiler.is_compiling():  # inductor fuses the broadcast; out= views would break the graph
+            return scale_pairs(x, inv)
         z, out = pairs(x), torch.empty_like(x)
         dz = pairs(out)
         torch.mul(z[:, :, 0], inv, out=dz[:, :, 0])

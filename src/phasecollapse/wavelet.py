@@ -51,6 +51,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .autocast import compute_dtype
 from .banded import BandedOperator
 from .complex import check_feature_map, from_complex
 from .filters import FilterBank
@@ -241,9 +242,9 @@ class Wavelet(nn.Module):
             raise ValueError(f"Wavelet expects {self.in_channels} {kind} channels = {expected}, got {x.shape[1]}")
         if self.impl == "reference":
             return self._reference(x)
-        if self._uses_operator(x.shape[-2], x.shape[-1]):
-            return self._dense(x)
-        return self._conv(x)
+        self.prepare(x.shape[-2], x.shape[-1])
+        op = self._operators.get((x.shape[-2], x.shape[-1]))
+        return self._conv(x) if op is None else self._dense(x, op)
 
     def prepare(self, height: int, width: int) -> None:
         """Build the fast path's operator for (height, width) inputs now.
@@ -251,25 +252,19 @@ class Wavelet(nn.Module):
         The first forward at a new size builds it otherwise; under ``torch.compile`` that would
         be traced, so models that know their input size call this at construction.
         """
-        if self.impl == "fast" and (height, width) not in self._operators and self._uses_operator(height, width):
+        if self.impl != "fast" or (height, width) in self._operators:
+            return
+        if dense_operator_size(self.bank, height, width, self.complex_input, self.odd_size_quirk) <= DENSE_LIMIT:
             self._operators[(height, width)] = banded_operator(self.bank, height, width, self.complex_input, self.odd_size_quirk, self.tolerance)
 
-    def _uses_operator(self, m: int, n: int) -> bool:
-        return dense_operator_size(self.bank, m, n, self.complex_input, self.odd_size_quirk) <= DENSE_LIMIT
-
-    def _operator(self, m: int, n: int) -> BandedOperator:
-        self.prepare(m, n)
-        return self._operators[(m, n)]
-
-    def _dense(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def _dense(self, x: Tensor, op: BandedOperator) -> tuple[Tensor, Tensor]:
         b, _, m, n = x.shape
         c, L = self.in_channels, self.bank.L
-        dtype = torch.get_autocast_dtype(x.device.type) if torch.is_autocast_enabled(x.device.type) else x.dtype
         if self.complex_input:  # X: (pixel, Re/Im) × (batch, channel)
             cols = x.view(b, c, 2, m, n).permute(3, 4, 2, 0, 1).reshape(2 * m * n, b * c)
         else:
             cols = x.permute(2, 3, 0, 1).reshape(m * n, b * c)
-        out = self._operator(m, n)(cols.to(dtype))  # (p · n_out, b · c)
+        out = op(cols.to(compute_dtype(x)))  # (p · n_out, b · c)
         ph = axis_plan(m, self.bank.subsample, self.odd_size_quirk)
         pw = axis_plan(n, self.bank.subsample, self.odd_size_quirk)
         n_phi = 2 if self.complex_input else 1
