@@ -42,8 +42,14 @@ class OptimConfig:
     momentum: float = 0.9
     weight_decay: float = 1e-4  # on every parameter (spec C.2)
     epochs: int = 300
-    step_size: int = 70  # lr × gamma every step_size epochs
+    schedule: str = "step"  # step | milestones | onecycle | cosine (see train.build_scheduler)
+    step_size: int = 70  # step: lr × gamma every step_size epochs
+    milestones: list[int] = field(default_factory=list)  # milestones: lr × gamma at these epochs
     gamma: float = 0.1
+    warmup_epochs: float = 0.0  # onecycle / cosine: linear warm-up from lr/100 (fractions allowed)
+    nesterov: bool = False
+    label_smoothing: float = 0.0  # cross_entropy's label_smoothing, in [0, 1)
+    ema_decay: float = 0.0  # 0: off; else evaluate an exponential moving average of the weights
 
 
 @dataclass
@@ -69,9 +75,10 @@ class Config:
         return asdict(self)
 
 
-CHOICES = {("data", "dataset"): ("cifar10", "imagenet", "textures"), ("train", "precision"): ("fp32", "bf16"), ("train", "device"): ("auto", "cpu", "cuda")}
+CHOICES = {("data", "dataset"): ("cifar10", "imagenet", "textures"), ("optim", "schedule"): ("step", "milestones", "onecycle", "cosine"), ("train", "precision"): ("fp32", "bf16"), ("train", "device"): ("auto", "cpu", "cuda")}
 POSITIVE = {("data", "batch_size"), ("optim", "epochs"), ("optim", "step_size"), ("data", "image_size"), ("data", "texture_classes")}
-NON_NEGATIVE = {("data", "train_subset"), ("data", "test_subset"), ("data", "workers"), ("optim", "lr"), ("optim", "weight_decay"), ("optim", "momentum")}
+NON_NEGATIVE = {("data", "train_subset"), ("data", "test_subset"), ("data", "workers"), ("optim", "lr"), ("optim", "weight_decay"), ("optim", "momentum"), ("optim", "warmup_epochs")}
+UNIT_INTERVAL = {("optim", "label_smoothing"), ("optim", "ema_decay")}  # [0, 1)
 
 
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
@@ -135,6 +142,11 @@ def _check_type(section: str, f: dataclasses.Field, value: Any) -> Any:
     elif kind == "str":
         if not isinstance(value, str):
             raise ValueError(f"config key {name} must be a string, got {value!r}")
+    elif kind == "list[int]":
+        if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) or v <= 0 for v in value):
+            raise ValueError(f"config key {name} must be a list of positive integers, got {value!r}")
+        if value != sorted(set(value)):
+            raise ValueError(f"config key {name} must be strictly increasing, got {value!r}")
     elif not isinstance(value, dict):
         raise ValueError(f"config key {name} must be a table, got {value!r}")
     if (section, f.name) in CHOICES and value not in CHOICES[section, f.name]:
@@ -143,6 +155,8 @@ def _check_type(section: str, f: dataclasses.Field, value: Any) -> Any:
         raise ValueError(f"config key {name} must be positive, got {value!r}")
     if (section, f.name) in NON_NEGATIVE and value < 0:
         raise ValueError(f"config key {name} must be ≥ 0, got {value!r}")
+    if (section, f.name) in UNIT_INTERVAL and not 0 <= value < 1:
+        raise ValueError(f"config key {name} must be in [0, 1), got {value!r}")
     return value
 
 

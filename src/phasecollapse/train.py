@@ -87,12 +87,51 @@ def build_loaders(config: Config, ctx: distributed.Context) -> tuple[Iterable[An
     return train, test
 
 
+def build_scheduler(optimizer: torch.optim.Optimizer, config: Config, steps_per_epoch: int) -> torch.optim.lr_scheduler.LRScheduler:
+    """The lr schedule of ``optim.schedule``, stepped once per training batch.
+
+    step: × gamma every ``step_size`` epochs (the paper's); milestones: × gamma at each epoch of
+    ``milestones`` (He et al.'s ResNet-20 recipe); onecycle: linear warm-up over
+    ``warmup_epochs`` from lr/100 to lr, then linear decay to 0 at the last step; cosine: the
+    same warm-up, then cosine decay to 0.
+    """
+    o, lrs = config.optim, torch.optim.lr_scheduler
+    total = o.epochs * steps_per_epoch
+    if o.schedule == "step":
+        return lrs.StepLR(optimizer, o.step_size * steps_per_epoch, o.gamma)
+    if o.schedule == "milestones":
+        return lrs.MultiStepLR(optimizer, [m * steps_per_epoch for m in o.milestones], o.gamma)
+    warm = min(total - 1, round(o.warmup_epochs * steps_per_epoch))
+    decay = lrs.LinearLR(optimizer, 1.0, 0.0, total - warm) if o.schedule == "onecycle" else lrs.CosineAnnealingLR(optimizer, total - warm)
+    if warm == 0:
+        return decay
+    return lrs.SequentialLR(optimizer, [lrs.LinearLR(optimizer, 0.01, 1.0, warm), decay], [warm])
+
+
+def build_ema(model: nn.Module, config: Config) -> torch.optim.swa_utils.AveragedModel | None:
+    """An exponential moving average of the weights and buffers (``optim.ema_decay`` > 0), else None."""
+    if not config.optim.ema_decay:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.optim.ema_decay), use_buffers=True)
+
+
 def _batches(loader: Iterable[Any], ctx: distributed.Context, memory_format: torch.memory_format) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     for x, y in loader:
         yield x.to(ctx.device, non_blocking=True).contiguous(memory_format=memory_format), y.to(ctx.device, non_blocking=True)
 
 
-def train_one_epoch(model: nn.Module, loader: Iterable[Any], optimizer: torch.optim.Optimizer, config: Config, ctx: distributed.Context, epoch: int) -> dict[str, float]:
+def train_one_epoch(
+    model: nn.Module,
+    loader: Iterable[Any],
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    config: Config,
+    ctx: distributed.Context,
+    epoch: int,
+    ema: torch.optim.swa_utils.AveragedModel | None = None,
+) -> dict[str, float]:
     model.train()
     memory_format = torch.channels_last if config.train.channels_last else torch.contiguous_format
     loss_sum = correct = count = 0.0
@@ -101,10 +140,13 @@ def train_one_epoch(model: nn.Module, loader: Iterable[Any], optimizer: torch.op
     for x, y in _batches(loader, ctx, memory_format):
         with autocast(config, ctx.device):
             logits = model(x)
-            loss = F.cross_entropy(logits.float(), y)
+            loss = F.cross_entropy(logits.float(), y, label_smoothing=config.optim.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        scheduler.step()
+        if ema is not None:
+            ema.update_parameters(model)
         n = y.numel()
         loss_sum += loss.item() * n
         correct += (logits.argmax(1) == y).sum().item()
@@ -194,8 +236,10 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, An
     if config.train.channels_last:
         model = model.to(memory_format=torch.channels_last)
     o = config.optim
-    optimizer = torch.optim.SGD(model.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, o.step_size, o.gamma)
+    optimizer = torch.optim.SGD(model.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay, nesterov=o.nesterov)
+    train_loader, test_loader = build_loaders(config, ctx)
+    scheduler = build_scheduler(optimizer, config, len(train_loader))
+    ema = build_ema(model, config)
     start_epoch, best, wall_before = 0, {"test_top1_err": math.inf, "test_top5_err": math.inf, "epoch": 0}, 0.0
     if resume:
         path = out_dir / "last.pt"
@@ -206,9 +250,10 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, An
         checkpoint.load_model_state(model, ckpt["model"], path)
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
+        if ema is not None:
+            ema.load_state_dict(ckpt["ema"])
         start_epoch, best, wall_before = ckpt["epoch"], ckpt["best"], ckpt.get("wall_s", 0.0)
         _set_rng_state(ckpt["rng"])
-    train_loader, test_loader = build_loaders(config, ctx)
     net: nn.Module = model
     if ctx.world > 1:
         net = nn.parallel.DistributedDataParallel(model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
@@ -229,9 +274,8 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, An
                 loader.sampler.set_epoch(epoch)
         e0 = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
-        row: dict[str, float] = {"epoch": epoch + 1, "lr": lr, **train_one_epoch(net, train_loader, optimizer, config, ctx, epoch)}
-        row.update(evaluate(net, test_loader, config, ctx))
-        scheduler.step()
+        row: dict[str, float] = {"epoch": epoch + 1, "lr": lr, **train_one_epoch(net, train_loader, optimizer, scheduler, config, ctx, epoch, ema)}
+        row.update(evaluate(net if ema is None else ema, test_loader, config, ctx))
         row["epoch_s"] = time.perf_counter() - e0
         last_row = row
         for k in ("test_top1_err", "test_top5_err"):
@@ -251,6 +295,7 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, An
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),
+                **({} if ema is None else {"ema": ema.state_dict()}),
                 "epoch": epoch + 1,
                 "best": best,
                 "rng": _rng_state(),
