@@ -5,8 +5,8 @@ import torch
 
 from phasecollapse.analysis.separation import fisher_ratio, ncm_error
 from phasecollapse.cli import main
-from phasecollapse.config import load_config
-from phasecollapse.train import fit
+from phasecollapse.run.config import load_config
+from phasecollapse.run.train import fit
 
 
 def gaussian_clusters(separation: float, n: int = 400, dim: int = 20, classes: int = 3, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -47,7 +47,7 @@ def test_translation_error_zero_at_zero_and_below_bound_for_band_limited_inputs(
     import math
 
     from phasecollapse.analysis.translation import frequency_grid, phase_shift_errors, spectral_moments
-    from phasecollapse.filters import FilterBank
+    from phasecollapse.layers.filters import FilterBank
 
     # One octave coarser than F0 (σ = 1.6, ξ = 3π/8): F0's ψ̂ wraps around ±π, so that for real
     # images the mirrored spectrum at −ξ passes through it (tested in the translation report).
@@ -71,7 +71,7 @@ def test_translation_error_zero_at_zero_and_below_bound_for_band_limited_inputs(
 def test_phase_preserving_nonlinearities_keep_zero_means_modulus_does_not() -> None:
     from phasecollapse.analysis.symmetry import mean_ratio, symmetry_study
     from phasecollapse.data import textures
-    from phasecollapse.filters import filter_bank
+    from phasecollapse.layers.filters import filter_bank
 
     # Circularly symmetric synthetic z: ratio ≈ 0; its modulus: ratio 1.
     z = torch.randn(400, 3, 4, 4, dtype=torch.complex64)
@@ -113,8 +113,8 @@ def test_relu_energy_shares_of_a_bias_free_resnet() -> None:
 
 def test_effective_rank_and_truncation() -> None:
     from phasecollapse.analysis.operators import effective_rank, rank_survival, singular_values
-    from phasecollapse.block import LScatBlock
-    from phasecollapse.filters import filter_bank
+    from phasecollapse.layers.block import LScatBlock
+    from phasecollapse.layers.filters import filter_bank
 
     u = torch.linalg.qr(torch.randn(8, 3, dtype=torch.complex128))[0]
     v = torch.linalg.qr(torch.randn(12, 3, dtype=torch.complex128))[0]
@@ -139,7 +139,7 @@ def test_checkpoint_analyses_end_to_end(tmp_path: Path) -> None:
             "data.dataset='textures'", "data.texture_train=16", "data.texture_test=16", "data.batch_size=32", "optim.epochs=1"]
     runs = []
     for nl in ("mod", "cst"):
-        fit(load_config(None, [*base, f"model.options={{width=0.0625, nonlinearity='{nl}'}}", f"train.out_dir='{tmp_path / nl}'"]))
+        fit(load_config(None, [*base, f"model.options={{width_factor=0.0625, nonlinearity='{nl}'}}", f"train.out_dir='{tmp_path / nl}'"]))
         runs.append(str(tmp_path / nl / "last.pt"))
     out = tmp_path / "analysis"
     assert main(["analyze", "separation", *runs, "--out", str(out), "--samples", "32", "--no-probe"]) == 0

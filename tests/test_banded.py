@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from phasecollapse.banded import BandedOperator, strip_windows, truncate
+from phasecollapse.kernels.banded import BandedOperator, strip_windows, truncate
 
 
 def cyclic_band(groups: int, row_group: int, col_group: int, reach: int, stride: int = 1) -> torch.Tensor:

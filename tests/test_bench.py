@@ -7,15 +7,15 @@ from phasecollapse.cli import main
 
 
 def test_bench_train_writes_results_and_ends_with_speedup(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["bench", "train", "--model", "lscat_skip_cifar10", "--width", "0.0625", "--batch-size", "4", "--steps", "1", "--warmup", "1", "--no-compile", "--out", str(tmp_path)]) == 0
+    assert main(["bench", "train", "--model", "lscat_skip_cifar10", "--width-factor", "0.0625", "--batch-size", "4", "--steps", "1", "--warmup", "1", "--no-compile", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-1].startswith("speedup: ") and out[-1].endswith("x")
     (record_path,) = tmp_path.glob("train_*.json")
     record = json.loads(record_path.read_text())
     sides = {r["side"]: r for r in record["results"]}
-    assert set(sides) == {"reference", "fast"} and sides["reference"]["precision"] == "fp32" and sides["fast"]["precision"] == "bf16"
+    assert set(sides) == {"authors", "fast"} and sides["authors"]["precision"] == "fp32" and sides["fast"]["precision"] == "bf16"
     assert all(r["images_per_s"] > 0 and r["peak_memory_mb"] > 0 for r in sides.values())
-    assert record["speedup"] == pytest.approx(sides["fast"]["images_per_s"] / sides["reference"]["images_per_s"])
+    assert record["speedup"] == pytest.approx(sides["fast"]["images_per_s"] / sides["authors"]["images_per_s"])
     assert record["environment"]["cpu"] and (tmp_path / record_path.name.replace(".json", ".md")).exists()
     assert record["wall_s"] >= sum(sum(r["step_s"]) for r in sides.values())
 

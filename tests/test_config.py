@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from phasecollapse.config import load_config
+from phasecollapse.run.config import load_config
 from phasecollapse.models import check_options
 
 CONFIGS = sorted((Path(__file__).parents[1] / "configs").rglob("*.toml"))
@@ -24,8 +24,8 @@ def test_paper_recipe_values() -> None:
 
 
 def test_overrides(tmp_path: Path) -> None:
-    c = load_config(None, ["optim.lr=0.05", "train.out_dir=runs/x", "model.options.width=0.5", "train.precision='bf16'"])
-    assert c.optim.lr == 0.05 and c.train.out_dir == "runs/x" and c.model.options == {"width": 0.5} and c.train.precision == "bf16"
+    c = load_config(None, ["optim.lr=0.05", "train.out_dir=runs/x", "model.options.width_factor=0.5", "train.precision='bf16'"])
+    assert c.optim.lr == 0.05 and c.train.out_dir == "runs/x" and c.model.options == {"width_factor": 0.5} and c.train.precision == "bf16"
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 
 from phasecollapse import demo
-from phasecollapse.config import load_config
-from phasecollapse.train import fit
+from phasecollapse.run.config import load_config
+from phasecollapse.run.train import fit
 
 TINY_TEXTURES = [
     "model.name='lscat_skip_cifar10'",
@@ -23,7 +23,7 @@ TINY_TEXTURES = [
 def test_phase_collapse_beats_soft_thresholding_on_textures(tmp_path: Path) -> None:
     errors = {}
     for nl in ("mod", "cst"):
-        config = load_config(None, [*TINY_TEXTURES, f"model.options={{width=0.0625, nonlinearity='{nl}'}}", f"train.out_dir={tmp_path / nl}"])
+        config = load_config(None, [*TINY_TEXTURES, f"model.options={{width_factor=0.0625, nonlinearity='{nl}'}}", f"train.out_dir={tmp_path / nl}"])
         errors[nl] = fit(config)["final"]["test_top1_err"]
     message = f"test error on textures: mod {errors['mod']:.1f} %, cst {errors['cst']:.1f} % (chance 75 %)"
     assert errors["mod"] < 20, message
@@ -31,10 +31,9 @@ def test_phase_collapse_beats_soft_thresholding_on_textures(tmp_path: Path) -> N
 
 
 def test_demo_writes_table_and_plots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    tiny = [o for o in TINY_TEXTURES if not o.startswith(("model.name", "train."))] + ["model.options.width=0.0625", "optim.epochs=1", "train.progress=false"]
-    monkeypatch.setattr(demo, "TEXTURES", ("textures (4 classes)", tiny))
+    tiny = ["data.texture_train=96", "data.texture_test=64", "data.batch_size=32", "model.options.width_factor=0.0625", "optim.epochs=1", "train.progress=false"]
     monkeypatch.delenv("PHASECOLLAPSE_CIFAR10_DIR", raising=False)
-    results = demo.run_demo(tmp_path)
+    results = demo.run_demo(tmp_path, overrides=tiny)
     assert {r["nonlinearity"] for r in results} == {"mod", "cst"}
     for name in ("summary.md", "summary.json", "learning_curves.png", "separation.png"):
         assert (tmp_path / name).stat().st_size > 0

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from phasecollapse.filters import angles, block_banks, filter_bank, gabor_2d, lowpass_2d, morlet_2d
+from phasecollapse.layers.filters import angles, block_banks, filter_bank, gabor_2d, lowpass_2d, morlet_2d
 
 
 def peak(mult: np.ndarray) -> tuple[float, float, float]:

@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from phasecollapse.complex import from_complex, to_complex
-from phasecollapse.normalization import Normalization
-from phasecollapse.projection import ComplexProjection, unitary_init
-from phasecollapse.standardization import Standardization
+from phasecollapse.layers.complex import from_complex, to_complex
+from phasecollapse.layers.normalization import Normalization
+from phasecollapse.layers.projection import ComplexProjection, unitary_init
+from phasecollapse.layers.standardization import Standardization
 
 
 def mixed(b: int, cc: int, cr: int, h: int = 5) -> torch.Tensor:
@@ -84,8 +84,8 @@ def test_normalization_unit_norm_and_safe_at_zero() -> None:
 
 
 @pytest.mark.parametrize("training", [True, False])
-def test_fused_standardize_project_equals_the_modules(training: bool) -> None:
-    from phasecollapse.fused import standardize_project
+def test_standardize_project_kernel_equals_the_modules(training: bool) -> None:
+    from phasecollapse.kernels.std_projection import standardize_project
 
     cc, cr = 3, 4
     parts = [torch.randn(4, 2 * cc, 5, 5, dtype=torch.float64) * 2 + 1, (torch.randn(4, cr, 5, 5, dtype=torch.float64) - 3).contiguous(memory_format=torch.channels_last)]
@@ -100,7 +100,10 @@ def test_fused_standardize_project_equals_the_modules(training: bool) -> None:
     probe = torch.randn(4, 12, 5, 5, dtype=torch.float64)
     expected = proj(std_a(torch.cat(a, 1)))
     ga = torch.autograd.grad((expected * probe).sum(), [*a, proj.weight])
-    got = standardize_project(std_b, proj, b)
+    running = None if training else (std_b.running_mean, std_b.running_var)
+    got, mean, var = standardize_project(b, proj.real_weight(), cc, std_b.eps, running)
+    if training:  # the kernel returns the batch statistics; the layer owning them updates its averages
+        std_b.update_running(mean, var, got.numel() // got.shape[1])
     gb = torch.autograd.grad((got * probe).sum(), [*b, proj.weight])
     torch.testing.assert_close(got, expected)
     for x, y in zip(ga, gb):
@@ -109,11 +112,21 @@ def test_fused_standardize_project_equals_the_modules(training: bool) -> None:
     torch.testing.assert_close(std_a.running_var, std_b.running_var)
 
 
-def test_normalization_gradient() -> None:
+@pytest.mark.parametrize("fast", [True, False])
+def test_normalization_gradient(fast: bool) -> None:
     x = torch.randn(2, 6, 3, 3, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(Normalization(), (x,))
+    assert torch.autograd.gradcheck(Normalization(fast), (x,))
     with torch.no_grad():
         x[0, :, 1, 1] = 0
-    y = Normalization()(x)
+    y = Normalization(fast)(x)
     (g,) = torch.autograd.grad(y, x, torch.randn_like(y))
     assert torch.isfinite(g).all()
+
+
+def test_normalization_kernel_equals_the_paper_formula() -> None:
+    x = torch.randn(3, 8, 5, 5, dtype=torch.float64, requires_grad=True)
+    probe = torch.randn(3, 8, 5, 5, dtype=torch.float64)
+    outs = [Normalization(fast)(x) for fast in (True, False)]
+    grads = [torch.autograd.grad((o * probe).sum(), x)[0] for o in outs]
+    torch.testing.assert_close(outs[0], outs[1])
+    torch.testing.assert_close(grads[0], grads[1])

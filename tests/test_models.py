@@ -3,9 +3,9 @@ import torch
 import torchvision
 
 import phasecollapse as pc
-from phasecollapse.block import LScatBlock
-from phasecollapse.filters import filter_bank
-from phasecollapse.models.scat import Scattering2D
+from phasecollapse.layers.block import LScatBlock
+from phasecollapse.layers.filters import filter_bank
+from phasecollapse.layers.scattering import Scattering2D
 
 TOTALS = {
     "lscat_skip_cifar10": 12_251_018,
@@ -86,7 +86,7 @@ def check_forward_backward(model: torch.nn.Module, size: int, classes: int) -> N
 @pytest.mark.parametrize("nl", ["cst", "ms", "mc", "tanh", "pow"])
 @pytest.mark.parametrize("name", ["lscat_skip_cifar10", "lscat_cifar10"])
 def test_ablations_train_step(name: str, nl: str) -> None:
-    check_forward_backward(pc.create_model(name, nonlinearity=nl, width=0.125), 32, 10)
+    check_forward_backward(pc.create_model(name, nonlinearity=nl, width_factor=0.125), 32, 10)
 
 
 @pytest.mark.parametrize("nl", ["relu", "abs", "absdead", "thresh", "thresh_frozen", "tanh", "powfixed"])
@@ -163,7 +163,7 @@ def test_skip_variant_low_pass_path_is_linear() -> None:
 
 @pytest.mark.parametrize("name", ["lscat_skip_cifar10", "lscat_cifar10", "lscat_skip_imagenet"])
 def test_no_learned_bias_in_blocks(name: str) -> None:
-    model = pc.create_model(name, width=0.125)
+    model = pc.create_model(name, width_factor=0.125)
     for i, block in enumerate(model.blocks):
         assert [n for n, _ in block.named_parameters()] == ["proj.weight"], f"block {i}"
         for m in block.modules():
@@ -174,24 +174,25 @@ def test_registry_errors() -> None:
     with pytest.raises(ValueError, match="unknown model 'lscat_cifar100'"):
         pc.create_model("lscat_cifar100")
     with pytest.raises(ValueError, match="no option"):
-        pc.create_model("resnet20_cifar10", width=0.5)
+        pc.create_model("resnet20_cifar10", width_factor=0.5)
     with pytest.raises(ValueError, match="acts on complex inputs"):
         pc.create_model("resnet20_cifar10", nonlinearity="cst")
     with pytest.raises(ValueError, match="acts on real inputs"):
         pc.create_model("lscat_skip_cifar10", nonlinearity="relu")
     with pytest.raises(ValueError, match="images of shape"):
-        pc.create_model("lscat_skip_cifar10", width=0.125)(torch.randn(2, 3, 28, 28))
+        pc.create_model("lscat_skip_cifar10", width_factor=0.125)(torch.randn(2, 3, 28, 28))
 
 
 def test_width_multiplier() -> None:
-    model = pc.create_model("lscat_skip_cifar10", width=0.5)
+    model = pc.create_model("lscat_skip_cifar10", width_factor=0.5)
     assert [b.proj.out_channels for b in model.blocks] == [32, 64, 128, 256, 256, 256, 256, 256]
 
 
-def test_reference_and_fast_models_agree() -> None:
+def test_paper_path_and_fast_path_models_agree() -> None:
+    # fast: spatial W + fused kernels; paper: the FFT W and the paper's modules one by one.
     torch.manual_seed(1)
-    fast = pc.create_model("lscat_skip_cifar10", width=0.125)
-    ref = pc.create_model("lscat_skip_cifar10", width=0.125, impl="reference")
+    fast = pc.create_model("lscat_skip_cifar10", width_factor=0.125)
+    ref = pc.create_model("lscat_skip_cifar10", width_factor=0.125, wavelet="fft", fast=False)
     ref.load_state_dict(fast.state_dict())
     x = torch.randn(4, 3, 32, 32)
     a, b = fast(x), ref(x)
@@ -200,13 +201,13 @@ def test_reference_and_fast_models_agree() -> None:
 
 @pytest.mark.parametrize("name,nl", [("lscat_skip_cifar10", "mod"), ("lscat_cifar10", "mod"), ("lscat_skip_cifar10", "cst"), ("lscat_cifar10", "ms")])
 def test_real_pair_model_equals_the_complex_reference(name: str, nl: str) -> None:
-    from phasecollapse.models.complex_reference import ComplexReference
+    from phasecollapse.bench.torch_complex import TorchComplexLScat
 
-    # impl="reference": both sides use the same FFT wavelet transform, so what is compared is the
+    # wavelet="fft": both sides use the same FFT wavelet transform, so what is compared is the
     # real-pair algebra (ρ, Std, P_j, N, layouts) against torch complex arithmetic, block by
     # block on identical inputs (chained, Std amplifies float rounding in low-variance channels).
-    model = pc.create_model(name, nonlinearity=nl, width=0.125, impl="reference")
-    reference = ComplexReference(model)
+    model = pc.create_model(name, nonlinearity=nl, width_factor=0.125, wavelet="fft")
+    reference = TorchComplexLScat(model)
     x = torch.randn(4, 3, 32, 32)
     with torch.no_grad():
         ours = model.features(x)
@@ -233,7 +234,7 @@ def test_real_pair_model_equals_the_complex_reference(name: str, nl: str) -> Non
 @pytest.mark.parametrize("nl", ["mod", "cst", "ms", "mc", "tanh", "pow"])
 @pytest.mark.parametrize("name", ["lscat_skip_cifar10", "lscat_cifar10"])
 def test_bf16_autocast_channels_last_train_step(name: str, nl: str) -> None:
-    model = pc.create_model(name, nonlinearity=nl, width=0.0625).to(memory_format=torch.channels_last)
+    model = pc.create_model(name, nonlinearity=nl, width_factor=0.0625).to(memory_format=torch.channels_last)
     x = torch.randn(4, 3, 32, 32).contiguous(memory_format=torch.channels_last)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         logits = model(x)

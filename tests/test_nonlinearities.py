@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from phasecollapse.complex import from_complex, to_complex
-from phasecollapse.nonlinearities import create_nonlinearity, list_nonlinearities
+from phasecollapse.layers.complex import from_complex, to_complex
+from phasecollapse.layers.nonlinearities import create_nonlinearity, list_nonlinearities
 
 PRESERVING = ["cst", "ms", "mc", "tanh", "pow"]
 ODD_REAL = ["thresh", "thresh_frozen", "tanh", "powfixed"]
@@ -111,14 +111,15 @@ def test_bad_names_and_inputs() -> None:
         create_nonlinearity("mod", 3)(torch.randn(1, 3, 4, 4, dtype=torch.complex64))
 
 
-def test_modulus_gradient() -> None:
-    from phasecollapse.nonlinearities import safe_modulus
+@pytest.mark.parametrize("fast", [True, False])
+def test_modulus_gradient(fast: bool) -> None:
+    from phasecollapse.layers.nonlinearities import modulus
 
     x = torch.randn(2, 6, 3, 3, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(safe_modulus, (x,))
+    assert torch.autograd.gradcheck(lambda t: modulus(t, fast), (x,))
     y = torch.randn(2, 6, 3, 3).contiguous(memory_format=torch.channels_last).requires_grad_()
     g = torch.randn(2, 3, 3, 3)
-    (dy,) = torch.autograd.grad(safe_modulus(y), y, g)
+    (dy,) = torch.autograd.grad(modulus(y, fast), y, g)
     pair = y.detach().unflatten(1, (3, 2))
     expected = pair / pair.norm(dim=2, keepdim=True) * g.unsqueeze(2)
     torch.testing.assert_close(dy, expected.flatten(1, 2))

@@ -10,12 +10,12 @@ import pytest
 import torch
 from PIL import Image
 
-from phasecollapse.checkpoint import CheckpointError, load
+from phasecollapse.run.checkpoint import CheckpointError, load
 from phasecollapse.cli import main
-from phasecollapse.config import load_config
-from phasecollapse.train import evaluate_checkpoint, fit
+from phasecollapse.run.config import load_config
+from phasecollapse.run.train import evaluate_checkpoint, fit
 
-TINY = ["model.name='lscat_skip_cifar10'", "model.options={width=0.0625}", "train.progress=false", "train.tensorboard=false"]
+TINY = ["model.name='lscat_skip_cifar10'", "model.options={width_factor=0.0625}", "train.progress=false", "train.tensorboard=false"]
 TEXTURES = [*TINY, "data.dataset='textures'", "data.texture_train=48", "data.texture_test=32", "data.batch_size=32", "optim.lr=0.05"]
 
 
@@ -90,7 +90,7 @@ def test_image_folder_trains_one_step(tmp_path: Path) -> None:
             for i in range(3):
                 pixels = torch.randint(0, 256, (40, 48, 3), generator=rng, dtype=torch.uint8).numpy()
                 Image.fromarray(pixels).save(folder / f"{i}.png")
-    c = load_config(None, [*TINY, "model.options={width=0.0625, num_classes=2}", "data.dataset='imagenet'", f"data.root={tmp_path / 'imagenet'}", "data.image_size=32", "data.workers=1", "data.batch_size=6", "optim.epochs=1", f"train.out_dir={tmp_path / 'run'}"])
+    c = load_config(None, [*TINY, "model.options={width_factor=0.0625, num_classes=2}", "data.dataset='imagenet'", f"data.root={tmp_path / 'imagenet'}", "data.image_size=32", "data.workers=1", "data.batch_size=6", "optim.epochs=1", f"train.out_dir={tmp_path / 'run'}"])
     summary = fit(c)
     assert summary["epochs_completed"] == 1 and 0 <= summary["final"]["test_top1_err"] <= 100
 
@@ -117,7 +117,7 @@ def test_corrupted_and_mismatched_checkpoints(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="not a phasecollapse checkpoint"):
         load(tmp_path / "foreign.pt")
     with pytest.raises(CheckpointError, match="trained with model"):
-        fit(config(tmp_path, "optim.epochs=2", "model.options={width=0.125}"), resume=True)
+        fit(config(tmp_path, "optim.epochs=2", "model.options={width_factor=0.125}"), resume=True)
     good.write_bytes(b"garbage")
     with pytest.raises(CheckpointError, match="corrupted"):
         fit(config(tmp_path, "optim.epochs=2"), resume=True)

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from phasecollapse.complex import from_complex, to_complex
-from phasecollapse.filters import filter_bank
-from phasecollapse.wavelet import Wavelet, axis_plan
+from phasecollapse.layers.complex import from_complex, to_complex
+from phasecollapse.layers.filters import filter_bank
+from phasecollapse.layers.wavelet import Wavelet, axis_plan
 
 
 def direct_reference(x: np.ndarray, name: str, L: int) -> np.ndarray:
@@ -32,12 +32,12 @@ def direct_reference(x: np.ndarray, name: str, L: int) -> np.ndarray:
 
 @pytest.mark.parametrize("name,L,M", [("F0", 4, 12), ("F1", 4, 12), ("N", 8, 10), ("F0", 4, 7), ("F1", 8, 8)])
 @pytest.mark.parametrize("complex_input", [False, True])
-def test_reference_equals_direct_circular_convolution(name: str, L: int, M: int, complex_input: bool) -> None:
+def test_fft_equals_direct_circular_convolution(name: str, L: int, M: int, complex_input: bool) -> None:
     C = 2
     x = torch.randn(1, 2 * C if complex_input else C, M, M, dtype=torch.float64).float()
     z = to_complex(x).numpy().astype(complex) if complex_input else x.numpy().astype(np.float64)
     expected = direct_reference(z, name, L)  # (1, C, 1 + L, M', M')
-    phi, psi = Wavelet(filter_bank(name, L), C, complex_input, "reference")(x)
+    phi, psi = Wavelet(filter_bank(name, L), C, complex_input, "fft")(x)
     got_phi = to_complex(phi).numpy() if complex_input else phi.numpy()
     got_psi = to_complex(psi).numpy().reshape(1, C, L, *psi.shape[-2:])
     assert np.abs(got_phi - (expected[:, :, 0] if complex_input else expected[:, :, 0].real)).max() < 1e-5
@@ -61,18 +61,18 @@ def test_impulse_lands_on_its_output_pixel() -> None:
     x = torch.zeros(1, 1, 32, 32)
     x[0, 0, 10, 10] = 1
     for name, where in (("F0", (10, 10)), ("F1", (5, 5))):
-        phi, _ = Wavelet(filter_bank(name, 4), 1, False, "reference")(x)
+        phi, _ = Wavelet(filter_bank(name, 4), 1, False, "fft")(x)
         assert np.unravel_index(phi[0, 0].argmax().item(), phi.shape[-2:]) == where
 
 
 @pytest.mark.parametrize("name,L,M", [("F0", 4, 32), ("F1", 4, 32), ("F1", 4, 4), ("N", 8, 30), ("F1", 8, 14), ("F0", 8, 7)])
 @pytest.mark.parametrize("complex_input", [False, True])
 @pytest.mark.parametrize("quirk", [True, False])
-def test_fast_equals_reference_everywhere(name: str, L: int, M: int, complex_input: bool, quirk: bool) -> None:
+def test_spatial_equals_fft_everywhere(name: str, L: int, M: int, complex_input: bool, quirk: bool) -> None:
     C = 3
     x = torch.randn(2, 2 * C if complex_input else C, M, M)
-    fast = Wavelet(filter_bank(name, L), C, complex_input, "fast", quirk)(x)
-    ref = Wavelet(filter_bank(name, L), C, complex_input, "reference", quirk)(x)
+    fast = Wavelet(filter_bank(name, L), C, complex_input, "spatial", quirk)(x)
+    ref = Wavelet(filter_bank(name, L), C, complex_input, "fft", quirk)(x)
     for a, b in zip(fast, ref):
         assert a.shape == b.shape
         assert ((a - b).norm() / b.norm()).item() < 1e-4  # every pixel, borders included
@@ -80,9 +80,9 @@ def test_fast_equals_reference_everywhere(name: str, L: int, M: int, complex_inp
 
 def test_psi_channel_order_is_channel_major() -> None:
     x = torch.randn(1, 2, 16, 16)
-    w = Wavelet(filter_bank("F0", 4), 2, False, "reference")
+    w = Wavelet(filter_bank("F0", 4), 2, False, "fft")
     _, psi_both = w(x)
-    _, psi_second = Wavelet(filter_bank("F0", 4), 1, False, "reference")(x[:, 1:])
+    _, psi_second = Wavelet(filter_bank("F0", 4), 1, False, "fft")(x[:, 1:])
     psi = to_complex(psi_both)
     torch.testing.assert_close(from_complex(psi[:, 4:8]), psi_second)  # channel c·L + k
 
@@ -97,20 +97,20 @@ def test_bad_inputs() -> None:
         w(torch.randn(1, 3, 8, 8))
     with pytest.raises(ValueError, match="too small"):
         Wavelet(filter_bank("F0", 4), 1, False)(torch.randn(1, 1, 2, 2))
-    with pytest.raises(ValueError, match="unknown wavelet implementation"):
-        Wavelet(filter_bank("F0", 4), 1, False, "fft")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown wavelet algorithm"):
+        Wavelet(filter_bank("F0", 4), 1, False, "fast")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("name,M,complex_input", [("F1", 32, True), ("F0", 16, True), ("F0", 32, False), ("F0", 8, True)])
-def test_fast_gradient_equals_reference(name: str, M: int, complex_input: bool) -> None:
+def test_spatial_gradient_equals_fft(name: str, M: int, complex_input: bool) -> None:
     # The banded fast path has a hand-written adjoint: its input gradient must match autograd
     # through the reference FFT pipeline, borders and wrap-around included.
     C = 2
     x = torch.randn(2, 2 * C if complex_input else C, M, M)
     grads = []
-    for impl in ("fast", "reference"):
+    for algorithm in ("spatial", "fft"):
         xi = x.clone().requires_grad_()
-        out = Wavelet(filter_bank(name, 4), C, complex_input, impl)(xi)  # type: ignore[arg-type]
+        out = Wavelet(filter_bank(name, 4), C, complex_input, algorithm)(xi)  # type: ignore[arg-type]
         torch.manual_seed(1)
         (g,) = torch.autograd.grad(sum((o * torch.randn(o.shape)).sum() for o in out), xi)
         grads.append(g)

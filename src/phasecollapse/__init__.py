@@ -6,15 +6,15 @@ phase collapse and its phase-preserving alternatives (:mod:`.nonlinearities`), s
 one learned-scattering block (:mod:`.block`). Complex maps are real pairs (:mod:`.complex`).
 """
 
-from .block import LScatBlock
-from .complex import from_complex, to_complex
-from .filters import FilterBank, filter_bank
+from .layers.block import LScatBlock
+from .layers.complex import from_complex, to_complex
+from .layers.filters import FilterBank, filter_bank
 from .models import create_model, list_models
-from .nonlinearities import create_nonlinearity, list_nonlinearities
-from .normalization import Normalization
-from .projection import ComplexProjection
-from .standardization import Standardization
-from .wavelet import Wavelet
+from .layers.nonlinearities import create_nonlinearity, list_nonlinearities
+from .layers.normalization import Normalization
+from .layers.projection import ComplexProjection
+from .layers.standardization import Standardization
+from .layers.wavelet import Wavelet
 
 __version__ = "0.1.0"
 

@@ -1,15 +1,17 @@
 """The ``phasecollapse`` command line.
 
-    phasecollapse train CONFIG [--set section.key=value …] [--resume]
+    phasecollapse train CONFIG [--set section.key=value …] [--resume] [--data-dir DIR]
     phasecollapse eval CHECKPOINT [--data-dir DIR] [--set …]
     phasecollapse models
-    phasecollapse demo [--out DIR] [--cifar10 DIR]
+    phasecollapse demo [--out DIR] [--data-dir DIR]
     phasecollapse bench train --model NAME --batch-size B --steps N | bench scat
     phasecollapse analyze translation|symmetry [--data textures|cifar10] [--out DIR]
     phasecollapse analyze separation CHECKPOINT … [--out DIR]
     phasecollapse analyze relu [CHECKPOINT] | operators CHECKPOINT [--out DIR]
 
 Experiments are config files (``configs/``); ``--set`` overrides any key, validated.
+``--data-dir`` names the data set's root in every subcommand (CIFAR-10: the folder holding
+``cifar-10-batches-py``; default ``$PHASECOLLAPSE_CIFAR10_DIR``); it sets ``data.root``.
 Multi-GPU / multi-node: ``torchrun --nproc_per_node=N -m phasecollapse train CONFIG``.
 """
 
@@ -20,21 +22,21 @@ import json
 import sys
 
 from . import __version__
-from .allocator import keep_freed_memory
+from .run.allocator import keep_freed_memory
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .config import load_config
-    from .train import fit
+    from .run.config import load_config
+    from .run.train import fit
 
-    config = load_config(args.config, args.set)
+    config = load_config(args.config, [*args.set, *([f"data.root={args.data_dir}"] if args.data_dir else [])])
     summary = fit(config, resume=args.resume)
     print(json.dumps({k: summary[k] for k in ("model", "best_top1_err", "best_top5_err", "best_epoch", "wall_s")}, indent=2))
     return 0
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from .train import evaluate_checkpoint
+    from .run.train import evaluate_checkpoint
 
     print(json.dumps(evaluate_checkpoint(args.checkpoint, args.data_dir, args.set), indent=2))
     return 0
@@ -54,7 +56,7 @@ def _models(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    run_demo(args.out, args.cifar10)
+    run_demo(args.out, args.data_dir)
     return 0
 
 
@@ -64,26 +66,29 @@ def _analyze(args: argparse.Namespace) -> int:
     from .analysis import report
 
     out = Path(args.out)
+    if args.samples is not None and args.samples < 1:
+        raise ValueError(f"--samples must be a positive number of images, got {args.samples}")
+    n = {} if args.samples is None else {"samples": args.samples}
     if args.study in ("translation", "symmetry"):
-        getattr(report, args.study)(out, args.data, data_dir=args.data_dir)
+        getattr(report, args.study)(out, args.data, data_dir=args.data_dir, **n)
     elif args.study == "separation":
         if not args.checkpoints:
             raise ValueError("analyze separation needs at least one checkpoint")
-        report.separation(out, args.checkpoints, args.samples, probe=not args.no_probe)
+        report.separation(out, args.checkpoints, probe=not args.no_probe, **n)
     elif args.study == "relu":
-        report.relu(out, args.checkpoints[0] if args.checkpoints else None)
+        report.relu(out, args.checkpoints[0] if args.checkpoints else None, **n)
     else:
         if len(args.checkpoints) != 1:
             raise ValueError("analyze operators needs exactly one checkpoint")
-        report.operators(out, args.checkpoints[0])
+        report.operators(out, args.checkpoints[0], **n)
     return 0
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from .bench import bench_scat, bench_train
+    from .bench.speed import bench_scat, bench_train
 
     if args.what == "train":
-        bench_train(args.model, args.batch_size, args.steps, args.warmup, args.width, args.device, args.out, use_compile=not args.no_compile)
+        bench_train(args.model, args.batch_size, args.steps, args.warmup, args.width_factor, args.device, args.out, use_compile=not args.no_compile)
     else:
         bench_scat(args.batch_size, args.steps, args.warmup, args.device, args.out)
     return 0
@@ -97,6 +102,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("config", help="TOML config (see configs/)")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. optim.lr=0.05 (repeatable)")
     t.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")
+    t.add_argument("--data-dir", help="data root (sets data.root; CIFAR-10 default: $PHASECOLLAPSE_CIFAR10_DIR)")
     t.set_defaults(run=_train)
     e = sub.add_parser("eval", help="evaluate a checkpoint on its test set")
     e.add_argument("checkpoint")
@@ -108,12 +114,12 @@ def parser() -> argparse.ArgumentParser:
     m.set_defaults(run=_models)
     d = sub.add_parser("demo", help="phase collapse vs complex soft-thresholding on embedded textures (~3 min on 2 CPU cores)")
     d.add_argument("--out", default="demo_output", help="output directory for the table and plots")
-    d.add_argument("--cifar10", default=None, help="CIFAR-10 root for an extra short run (default: $PHASECOLLAPSE_CIFAR10_DIR if set)")
+    d.add_argument("--data-dir", default=None, help="CIFAR-10 root for an extra short run (default: $PHASECOLLAPSE_CIFAR10_DIR if set)")
     d.set_defaults(run=_demo)
     b = sub.add_parser("bench", help="training-step and scattering throughput, reference vs fast path")
     b.add_argument("what", choices=["train", "scat"])
     b.add_argument("--model", default="lscat_skip_cifar10")
-    b.add_argument("--width", type=float, default=None, help="width multiplier of the LScat widths")
+    b.add_argument("--width-factor", type=float, default=None, help="multiplier of the LScat widths (model option width_factor)")
     b.add_argument("--batch-size", type=int, default=128)
     b.add_argument("--steps", type=int, default=5, help="timed steps per side")
     b.add_argument("--warmup", type=int, default=2)
@@ -127,7 +133,7 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--out", default="results/analysis", help="output directory")
     a.add_argument("--data", default="textures", choices=["textures", "cifar10"], help="images for translation / symmetry")
     a.add_argument("--data-dir", default=None, help="CIFAR-10 root (default: $PHASECOLLAPSE_CIFAR10_DIR)")
-    a.add_argument("--samples", type=int, default=1024, help="images per split for separation")
+    a.add_argument("--samples", type=int, default=None, help="images per split (default: separation 1024, relu 512, operators 256)")
     a.add_argument("--no-probe", action="store_true", help="skip the linear probes (faster)")
     a.set_defaults(run=_analyze)
     return p

@@ -22,33 +22,30 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from .analysis.separation import block_features, fisher_ratio, ncm_error  # noqa: E402
-from .config import load_config  # noqa: E402
-from .data.cifar10 import normalize  # noqa: E402
-from .provenance import environment  # noqa: E402
-from .train import fit, in_memory_splits, load_trained  # noqa: E402
+from .run.config import CONFIG_DIR, load_config  # noqa: E402
+from .data.transforms import as_model_input  # noqa: E402
+from .run.provenance import environment  # noqa: E402
+from .run.checkpoint import load_trained  # noqa: E402
+from .run.experiment import in_memory_splits  # noqa: E402
+from .run.train import fit  # noqa: E402
 
 NONLINEARITIES = {"cst": "LScat + skip (cst)", "mod": "LScat + skip (mod)"}
 
-#: The embedded defaults: (label, config overrides). Budget settings, not the paper's recipe.
-TEXTURES = ("textures (4 classes)", ["data.dataset='textures'", "data.texture_classes=4", "data.texture_train=256", "data.texture_test=128", "data.batch_size=64", "optim.lr=0.05", "optim.epochs=3", "model.options.width=0.125"])
-CIFAR10 = ("CIFAR-10 subset", ["data.dataset='cifar10'", "data.train_subset=5000", "data.test_subset=1000", "data.batch_size=64", "optim.lr=0.05", "optim.epochs=2", "model.options.width=0.125", "train.precision='bf16'", "train.channels_last=true"])
+#: The demo's recipes (label, config file under ``configs/``). Budget settings, not the paper's recipe.
+TEXTURES = ("textures (4 classes)", "budget/textures.toml")
+CIFAR10 = ("CIFAR-10 subset", "budget/demo_cifar10_subset.toml")
 ANALYSIS_SAMPLES = 1024
 
 
-def _as_float(images: torch.Tensor) -> torch.Tensor:
-    """Model inputs: CIFAR-10 uint8 images normalised as in training; textures as they are."""
-    return normalize(images) if images.dtype == torch.uint8 else images
-
-
-def _experiment(label: str, overrides: list[str], nonlinearity: str, out: Path) -> dict[str, Any]:
+def _experiment(label: str, recipe: str, overrides: list[str], nonlinearity: str, out: Path) -> dict[str, Any]:
     run_dir = out / label.split()[0].lower() / nonlinearity
-    config = load_config(None, ["model.name='lscat_skip_cifar10'", f"model.options.nonlinearity='{nonlinearity}'", "train.tensorboard=false", f"train.out_dir={run_dir}", *overrides])
+    config = load_config(CONFIG_DIR / recipe, [f"model.options.nonlinearity='{nonlinearity}'", "train.tensorboard=false", f"train.out_dir={run_dir}", *overrides])
     print(f"\n== {label}: {NONLINEARITIES[nonlinearity]} ==", flush=True)
     summary = fit(config)
     model, _ = load_trained(run_dir / "last.pt")
     (xtr, ytr), (xte, yte) = in_memory_splits(config)
-    train_f = block_features(model, _as_float(xtr[:ANALYSIS_SAMPLES]))
-    test_f = block_features(model, _as_float(xte[:ANALYSIS_SAMPLES]))
+    train_f = block_features(model, as_model_input(xtr[:ANALYSIS_SAMPLES]))
+    test_f = block_features(model, as_model_input(xte[:ANALYSIS_SAMPLES]))
     ytr, yte = ytr[:ANALYSIS_SAMPLES], yte[:ANALYSIS_SAMPLES]
     curve = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     return {
@@ -100,16 +97,18 @@ def _plots(results: list[dict[str, Any]], out: Path) -> None:
     plt.close(fig)
 
 
-def run_demo(out_dir: str | os.PathLike[str] = "demo_output", cifar10_root: str | None = None) -> list[dict[str, Any]]:
-    """Run the demo; returns one result dict per (data set, non-linearity)."""
+def run_demo(out_dir: str | os.PathLike[str] = "demo_output", cifar10_root: str | None = None, overrides: list[str] | None = None) -> list[dict[str, Any]]:
+    """Run the demo; returns one result dict per (data set, non-linearity). ``overrides``
+    (``section.key=value``) apply to every recipe (the tests shrink them)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    experiments = [TEXTURES]
+    extra = list(overrides or [])
+    experiments = [(*TEXTURES, extra)]
     root = cifar10_root or os.environ.get("PHASECOLLAPSE_CIFAR10_DIR")
     if root:
-        experiments.append((CIFAR10[0], [*CIFAR10[1], f"data.root={root}"]))
-    results = [_experiment(label, overrides, nl, out) for label, overrides in experiments for nl in NONLINEARITIES]
+        experiments.append((*CIFAR10, [f"data.root={root}", *extra]))
+    results = [_experiment(label, recipe, overrides, nl, out) for label, recipe, overrides in experiments for nl in NONLINEARITIES]
     table = _table(results)
     _plots(results, out)
     wall = time.perf_counter() - start

@@ -14,8 +14,8 @@ import math
 import torch
 from torch import Tensor
 
-from ..block import LScatBlock
-from ..complex import to_complex
+from ..layers.block import LScatBlock
+from ..layers.complex import to_complex
 
 
 def singular_values(weight: Tensor) -> Tensor:

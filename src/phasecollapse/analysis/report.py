@@ -16,9 +16,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from ..data import cifar10, textures  # noqa: E402
-from ..filters import FilterBank, filter_bank  # noqa: E402
-from ..provenance import environment  # noqa: E402
-from ..train import in_memory_splits, load_trained  # noqa: E402
+from ..data.transforms import as_model_input  # noqa: E402
+from ..layers.filters import FilterBank, filter_bank  # noqa: E402
+from ..run.provenance import environment  # noqa: E402
+from ..run.checkpoint import load_trained  # noqa: E402
+from ..run.experiment import in_memory_splits  # noqa: E402
 from .operators import effective_rank, rank_survival, singular_values  # noqa: E402
 from .relu import dead_zone_abs, relu_energy_shares, soft_threshold  # noqa: E402
 from .separation import separation_across_depth  # noqa: E402
@@ -43,7 +45,7 @@ def images(data: str, n: int, data_dir: str | None = None) -> tuple[torch.Tensor
         return textures.generate(4, max(1, n // 4), seed=1)
     if data == "cifar10":
         x, y = cifar10.load_split(data_dir, train=False)
-        return cifar10.normalize(x[:n]), y[:n]
+        return as_model_input(x[:n]), y[:n]
     raise ValueError(f"unknown data {data!r}; expected 'textures' or 'cifar10'")
 
 
@@ -52,11 +54,11 @@ def coarser(bank: FilterBank, j: float) -> FilterBank:
     return replace(bank, name=f"{bank.name}@2^{j:g}", psi_sigma=bank.psi_sigma * 2**j, psi_xi=bank.psi_xi / 2**j, phi_sigma=bank.phi_sigma * 2**j)
 
 
-def translation(out: Path, data: str, n: int = 256, bank: str = "F0", L: int = 4, scale: float = 1.0, data_dir: str | None = None) -> dict[str, Any]:
-    started = time.perf_counter()
+def translation(out: Path, data: str, samples: int = 256, bank: str = "F0", L: int = 4, scale: float = 1.0, data_dir: str | None = None) -> dict[str, Any]:
     """Phase-shift errors of the bank's wavelets at scale 2^``scale`` (F0 at scale 0 wraps around
     ±π: its ψ̂ is not analytic on the grid, and sub-pixel shifts see the mirrored spectrum)."""
-    x, _ = images(data, n, data_dir)
+    started = time.perf_counter()
+    x, _ = images(data, samples, data_dir)
     wavelets = coarser(filter_bank(bank, L), scale)
     gray = x.mean(1)
     norms = torch.linspace(0, 2, 9)
@@ -75,9 +77,9 @@ def translation(out: Path, data: str, n: int = 256, bank: str = "F0", L: int = 4
     return results
 
 
-def symmetry(out: Path, data: str, n: int = 512, data_dir: str | None = None) -> dict[str, Any]:
+def symmetry(out: Path, data: str, samples: int = 512, data_dir: str | None = None) -> dict[str, Any]:
     started = time.perf_counter()
-    x, y = images(data, n, data_dir)
+    x, y = images(data, samples, data_dir)
     result = symmetry_study(x, y, filter_bank("F0", 4))
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     names = list(result["mean_ratio_average"])
@@ -99,9 +101,8 @@ def separation(out: Path, checkpoints: list[str], samples: int = 1024, probe: bo
     for path in checkpoints:
         model, config = load_trained(path)
         (xtr, ytr), (xte, yte) = in_memory_splits(config)
-        as_float = lambda t: cifar10.normalize(t) if t.dtype == torch.uint8 else t  # noqa: E731
         label = f"{config.model.name} ({config.model.options.get('nonlinearity', '')})"
-        rows[label] = {"checkpoint": str(path), "blocks": separation_across_depth(model, (as_float(xtr[:samples]), ytr[:samples]), (as_float(xte[:samples]), yte[:samples]), probe)}
+        rows[label] = {"checkpoint": str(path), "blocks": separation_across_depth(model, (as_model_input(xtr[:samples]), ytr[:samples]), (as_model_input(xte[:samples]), yte[:samples]), probe)}
     keys = ["fisher_ratio", "ncm_err"] + (["probe_err"] if probe else [])
     fig, axes = plt.subplots(1, len(keys), figsize=(4.5 * len(keys), 3.8))
     for ax, key in zip(axes, keys):
@@ -132,7 +133,7 @@ def relu(out: Path, checkpoint: str | None = None, samples: int = 512) -> dict[s
     if checkpoint:
         model, config = load_trained(checkpoint)
         (_, _), (xte, _) = in_memory_splits(config)
-        x = cifar10.normalize(xte[:samples]) if xte.dtype == torch.uint8 else xte[:samples]
+        x = as_model_input(xte[:samples])
         shares = relu_energy_shares(model, x)
         payload.update({"checkpoint": checkpoint, "layers": shares})
         axes[0, 1].bar(range(len(shares)), [s["even_share"] for s in shares], label="even (|·| with dead zone)")
@@ -147,7 +148,7 @@ def operators(out: Path, checkpoint: str, samples: int = 256) -> dict[str, Any]:
     started = time.perf_counter()
     model, config = load_trained(checkpoint)
     (_, _), (xte, _) = in_memory_splits(config)
-    x = cifar10.normalize(xte[:samples]) if xte.dtype == torch.uint8 else xte[:samples]
+    x = as_model_input(xte[:samples])
     rows, fig = [], plt.figure(figsize=(10, 3.8))
     ax1, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     with torch.no_grad():

@@ -16,10 +16,10 @@ import math
 import torch
 from torch import Tensor
 
-from ..complex import to_complex
-from ..filters import FilterBank
-from ..nonlinearities import create_nonlinearity
-from ..wavelet import Wavelet
+from ..layers.complex import to_complex
+from ..layers.filters import FilterBank
+from ..layers.nonlinearities import create_nonlinearity
+from ..layers.wavelet import Wavelet
 
 PHASE_PRESERVING = ("cst", "ms", "mc", "tanh")
 
@@ -41,7 +41,7 @@ def symmetry_study(images: Tensor, labels: Tensor, bank: FilterBank, nonlinearit
     images (N, C, H, W) real. Returns plain lists (JSON-ready).
     """
     channels = images.shape[1]
-    _, psi = Wavelet(bank, channels, False, "reference")(images.float())
+    _, psi = Wavelet(bank, channels, False, "fft")(images.float())
     z = to_complex(psi)
     ratios = {"z": mean_ratio(z, labels)}
     for name in nonlinearities:

@@ -25,7 +25,7 @@ import math
 import torch
 from torch import Tensor
 
-from ..filters import FilterBank
+from ..layers.filters import FilterBank
 
 
 def frequency_grid(P: int, Q: int) -> Tensor:

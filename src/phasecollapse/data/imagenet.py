@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler
 from torchvision import datasets, transforms
 
-from .cifar10 import IMAGENET_MEAN, IMAGENET_STD
+from .transforms import IMAGENET_MEAN, IMAGENET_STD
 
 
 def transform(train: bool, size: int = 224) -> transforms.Compose:

@@ -15,11 +15,11 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-from ..block import LScatBlock
-from ..complex import check_feature_map
-from ..filters import block_banks, filter_bank
-from ..wavelet import Impl, axis_plan
-from .head import LinearHead
+from ..layers.block import LScatBlock
+from ..layers.complex import check_feature_map
+from ..layers.filters import block_banks, filter_bank
+from ..layers.wavelet import Algorithm
+from ..layers.head import LinearHead
 
 CIFAR10_WIDTHS = (64, 128, 256, 512, 512, 512, 512, 512)
 IMAGENET_WIDTHS = (32, 64, 64, 128, 256, 512, 512, 512, 512, 512, 256)
@@ -33,7 +33,9 @@ class LScat(nn.Module):
         L: orientations per bank. factorize_from: ``--factorize-filters`` (0 CIFAR, 1 ImageNet).
         nonlinearity: complex ρ of the registry. skip: the variant.
         input_size: image side (square inputs, 3 channels by default).
-        impl, odd_size_quirk: see :class:`~phasecollapse.wavelet.Wavelet`.
+        wavelet, odd_size_quirk: W's algorithm and border rule, see :class:`~phasecollapse.layers.wavelet.Wavelet`.
+        fast: the fast kernels (fused P_j ∘ Std, modulus, N) or the paper's modules, see
+            :mod:`phasecollapse.kernels`.
 
     forward: (B, in_channels, S, S) real → logits (B, num_classes).
     """
@@ -48,8 +50,9 @@ class LScat(nn.Module):
         nonlinearity: str = "mod",
         skip: bool = True,
         in_channels: int = 3,
-        impl: Impl = "fast",
+        wavelet: Algorithm = "spatial",
         odd_size_quirk: bool = True,
+        fast: bool = True,
     ) -> None:
         super().__init__()
         if not widths or min(widths) < 1:
@@ -58,10 +61,8 @@ class LScat(nn.Module):
         blocks, c, size, is_complex = [], in_channels, input_size, False
         for k, name in zip(widths, block_banks(len(widths), factorize_from)):
             bank = filter_bank(name, L)
-            blocks.append(LScatBlock(c, k, bank, is_complex, nonlinearity, skip, impl, odd_size_quirk))
-            blocks[-1].wavelet.prepare(size, size)
-            size = axis_plan(size, bank.subsample, odd_size_quirk).count
-            c, is_complex = k, True
+            blocks.append(LScatBlock(c, k, bank, is_complex, nonlinearity, skip, wavelet, odd_size_quirk, size, fast))
+            size, c, is_complex = blocks[-1].output_size, k, True
         self.blocks = nn.ModuleList(blocks)
         self.output_size = size
         self.head = LinearHead(2 * c, size, size, num_classes)

@@ -5,34 +5,33 @@ Every model of the poster's Tables 1–3:
 | name                 | model                                              | options                               |
 |----------------------|----------------------------------------------------|---------------------------------------|
 | scat_cifar10         | order-2 scattering J = 3, L = 8 + BN + Linear       | J, L, max_order                       |
-| lscat_cifar10        | LScat (no skip), 8 blocks, L = 4                    | nonlinearity, width, widths, L, impl  |
-| lscat_skip_cifar10   | LScat + skip, 8 blocks, L = 4                       | same                                  |
+| lscat_cifar10        | LScat (no skip), 8 blocks, L = 4                    | nonlinearity, width_factor, widths, L, wavelet, fast |
+| lscat_skip_cifar10   | LScat + skip, 8 blocks, L = 4                       | same                                     |
 | resnet20_cifar10     | ResNet-20                                           | nonlinearity, bias_free               |
 | scat_imagenet        | order-2 scattering J = 4, L = 8 + BN + Linear       | J, L, max_order                       |
 | lscat_imagenet       | LScat (no skip), 11 blocks, L = 8                   | + odd_size_quirk                      |
 | lscat_skip_imagenet  | LScat + skip, 11 blocks, L = 8                      | + odd_size_quirk                      |
 | resnet18_imagenet    | ResNet-18 (torchvision layout)                      | nonlinearity, bias_free               |
 
-All take ``num_classes``. ``width`` multiplies every K_j (rounded, at least 1); ``widths``
-replaces the list (its length is the depth).
+All take ``num_classes``. ``widths`` sets the list of K_j (its length is the depth; default the
+paper's), ``width_factor`` multiplies every K_j of it (rounded, at least 1).
 """
 
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Sequence
 
 from torch import nn
 
-from ..wavelet import Impl
+from ..data import DATASETS
+from ..layers.wavelet import Algorithm
 from .lscat import CIFAR10_WIDTHS, IMAGENET_WIDTHS, LScat
 from .resnet import ResNet
 from .scat import ScatNet
 
 _MODELS: dict[str, Callable[..., nn.Module]] = {}
-
-#: Image side and class count of each data set.
-DATASETS = {"cifar10": (32, 10), "imagenet": (224, 1000)}
 
 
 def register(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
@@ -64,10 +63,12 @@ def create_model(name: str, **options: object) -> nn.Module:
     return _MODELS[name](**options)
 
 
-def _scaled(widths: Sequence[int], width: float) -> list[int]:
-    if width <= 0:
-        raise ValueError(f"width must be positive, got {width}")
-    return [max(1, round(k * width)) for k in widths]
+def _scaled(widths: Sequence[int], factor: float) -> list[int]:
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not math.isfinite(factor) or factor <= 0:
+        raise ValueError(f"width_factor must be a positive finite number, got {factor!r}")
+    if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or not widths or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in widths):
+        raise ValueError(f"widths must be a non-empty list of positive integers, got {widths!r}")
+    return [max(1, round(k * factor)) for k in widths]
 
 
 def _lscat(dataset: str, skip: bool) -> Callable[..., nn.Module]:
@@ -76,15 +77,16 @@ def _lscat(dataset: str, skip: bool) -> Callable[..., nn.Module]:
 
     def build(
         nonlinearity: str = "mod",
-        width: float = 1.0,
+        width_factor: float = 1.0,
         widths: Sequence[int] | None = None,
         L: int = L0,
         num_classes: int = classes,
-        impl: Impl = "fast",
+        wavelet: Algorithm = "spatial",
         odd_size_quirk: bool = True,
+        fast: bool = True,
     ) -> nn.Module:
-        ks = _scaled(widths if widths is not None else default_widths, width)
-        return LScat(ks, L, factorize_from, num_classes, size, nonlinearity, skip, impl=impl, odd_size_quirk=odd_size_quirk)
+        ks = _scaled(widths if widths is not None else default_widths, width_factor)
+        return LScat(ks, L, factorize_from, num_classes, size, nonlinearity, skip, wavelet=wavelet, odd_size_quirk=odd_size_quirk, fast=fast)
 
     return build
 
@@ -99,7 +101,7 @@ def _scat(dataset: str) -> Callable[..., nn.Module]:
     return build
 
 
-for _ds in DATASETS:
+for _ds in ("cifar10", "imagenet"):
     register(f"scat_{_ds}")(_scat(_ds))
     register(f"lscat_{_ds}")(_lscat(_ds, skip=False))
     register(f"lscat_skip_{_ds}")(_lscat(_ds, skip=True))

@@ -22,7 +22,7 @@ from functools import partial
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..nonlinearities import create_nonlinearity
+from ..layers.nonlinearities import create_nonlinearity
 
 
 class ZeroPadShortcut(nn.Module):

@@ -39,6 +39,13 @@ class Standardization(nn.Module):
     def _per_real_channel(self, v: Tensor) -> Tensor:
         return torch.cat([v[: self.complex_channels].repeat_interleave(2), v[self.complex_channels :]])
 
+    @torch.no_grad()
+    def update_running(self, mean: Tensor, var: Tensor, n: int) -> None:
+        """Running averages from batch statistics over n values per channel: mean (2·Cc + Cr,)
+        per real column, biased variance (Cc + Cr,) per channel (unbiased by n/(n − 1))."""
+        self.running_mean.lerp_(mean.to(self.running_mean.dtype), self.momentum)
+        self.running_var.lerp_((var * (n / (n - 1))).to(self.running_var.dtype), self.momentum)
+
     def forward(self, x: Tensor) -> Tensor:
         check_feature_map(x)
         expected = 2 * self.complex_channels + self.real_channels
@@ -51,9 +58,7 @@ class Standardization(nn.Module):
                 raise ValueError("Standardization needs more than one value per channel in training mode (batch × height × width ≥ 2)")
             real_var, mean = torch.var_mean(xf, dim=(0, 2, 3), correction=0)
             var = self._per_channel_var(real_var)
-            with torch.no_grad():
-                self.running_mean.lerp_(mean.to(self.running_mean.dtype), self.momentum)
-                self.running_var.lerp_((var * (n / (n - 1))).to(self.running_var.dtype), self.momentum)
+            self.update_running(mean, var, n)
         else:
             mean, var = self.running_mean.to(xf.dtype), self.running_var.to(xf.dtype)
         scale = torch.rsqrt(self._per_real_channel(var) + self.eps)

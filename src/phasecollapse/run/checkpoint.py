@@ -15,6 +15,9 @@ from typing import Any
 
 import torch
 
+from .config import Config, from_dict
+from .experiment import build_model
+
 FORMAT = "phasecollapse-checkpoint-v1"
 REQUIRED = ("format", "model", "config", "epoch")
 
@@ -55,3 +58,12 @@ def load_model_state(model: torch.nn.Module, state: dict[str, Any], path: str | 
         model.load_state_dict(state)
     except RuntimeError as err:
         raise CheckpointError(f"checkpoint {path} does not match the model: {str(err).splitlines()[0]} …") from err
+
+
+def load_trained(path: str | os.PathLike[str]) -> tuple[torch.nn.Module, Config]:
+    """The model of a checkpoint with its weights (eval mode, CPU) and its config."""
+    ckpt = load(path)
+    config = from_dict(ckpt["config"])
+    model = build_model(config)
+    load_model_state(model, ckpt["model"], path)
+    return model.eval(), config

@@ -122,7 +122,8 @@ class BandedOperator:
     """A fixed real matrix T (R, K) applied as ``T @ x`` strip by strip, with its exact adjoint.
 
     When banding would not save enough FLOPs (small maps) the product is one dense GEMM.
-    The blocks are cast once per (device, dtype).
+    The blocks are cast once per (device, dtype), for CPU fp32 and bf16 at construction (so
+    that ``torch.compile`` finds them cached and does not recompile after the first step).
     """
 
     def __init__(self, matrix: Tensor, row_group: int, col_group: int, tolerance: float) -> None:
@@ -134,6 +135,8 @@ class BandedOperator:
         self.adjoint_strips = strip_windows(self.matrix.t(), col_group, row_group, 0.0) if self.banded else []
         self._layouts = (_layout(self.strips), _layout(self.adjoint_strips))
         self._blocks: dict[tuple[torch.device, torch.dtype], tuple[Tensor, ...]] = {}
+        for dtype in (torch.float32, torch.bfloat16):
+            self.blocks(torch.device("cpu"), dtype)
 
     def blocks(self, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, ...]:
         """The pieces of every forward strip, then of every adjoint strip, on a device and dtype."""

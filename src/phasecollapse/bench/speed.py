@@ -3,11 +3,15 @@
 ``bench train``: full training steps (forward, backward, SGD step) of a registry model at a
 batch size, for
 
-- ``reference``: the authors' strategy, fp32 — for LScat, :class:`ComplexReference` (torch
+- ``authors``: the authors' strategy, fp32 — for LScat, :class:`TorchComplexLScat` (torch
   complex tensors, FFT wavelet transform); for other models the model itself in fp32, NCHW;
-- ``fast``: our fastest path — real pairs, W as banded GEMMs (small maps), Std folded into P_j,
-  bf16 autocast, channels-last, and ``torch.compile`` (its compilation falls in the warm-up
-  steps; ``use_compile=False`` for quick runs).
+- ``fast``: our fastest path — real pairs, W as banded GEMMs (small maps), the fast kernels
+  (Std folded into P_j, modulus, N), bf16 autocast, channels-last, and ``torch.compile`` (its
+  compilation falls in the warm-up steps; ``use_compile=False`` for quick runs).
+
+Both sides time the training loop's own step (:func:`phasecollapse.run.train.train_step`)
+under a :class:`~phasecollapse.run.config.Config` (precision, channels-last, compile), so what
+is timed is what ``phasecollapse train`` runs.
 
 ``bench scat``: the order-2 scattering (J = 3, L = 8, 32×32) against Kymatio's torch backend.
 
@@ -30,8 +34,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .allocator import keep_freed_memory
-from .provenance import environment
+from ..run.allocator import keep_freed_memory
+from ..run.config import Config, load_config
+from ..run.provenance import environment
+from ..run.train import memory_format
 
 
 def _peak_memory_mb(device: torch.device) -> float:
@@ -45,50 +51,51 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def side_config(side: str, use_compile: bool) -> Config:
+    """The training config each side runs: ``fast`` is the budget recipes' (bf16, channels-last,
+    compiled unless ``use_compile`` is False), ``authors`` the authors' (fp32, NCHW, eager)."""
+    fast = side == "fast"
+    return load_config(None, [f"train.precision={'bf16' if fast else 'fp32'}", f"train.channels_last={str(fast).lower()}", f"train.compile={str(fast and use_compile).lower()}"])
+
+
 def train_steps(side: str, model_name: str, options: dict[str, Any], batch_size: int, steps: int, warmup: int, device: str, use_compile: bool) -> dict[str, Any]:
-    """Time ``steps`` training steps of one side after ``warmup`` steps (runs in a child process)."""
-    from .models import create_model
-    from .models.complex_reference import ComplexReference
-    from .models.lscat import LScat
+    """Time ``steps`` calls of the training loop's :func:`~phasecollapse.run.train.train_step`
+    after ``warmup`` ones (runs in a child process). The ``authors`` side of an LScat runs its
+    parameters through :class:`~phasecollapse.bench.torch_complex.TorchComplexLScat`."""
+    from ..models import create_model
+    from ..models.lscat import LScat
+    from ..run.train import maybe_compile, place, train_step
+    from .torch_complex import TorchComplexLScat
 
     dev = torch.device(device)
     torch.manual_seed(0)
-    fast = side == "fast"
-    model = create_model(model_name, **options, **({"impl": "reference"} if not fast and "lscat" in model_name else {}))
+    config = side_config(side, use_compile)
+    model = create_model(model_name, **options)
     size = getattr(model, "input_size", 224 if "imagenet" in model_name else 32)
     classes = model.head.fc.out_features if hasattr(model, "head") else model.fc.out_features
-    model = model.to(dev)
-    net = ComplexReference(model) if not fast and isinstance(model, LScat) else model
-    x = torch.randn(batch_size, 3, size, size, device=dev)
+    model = place(model, config, dev)
+    net = TorchComplexLScat(model) if side == "authors" and isinstance(model, LScat) else model
+    net = maybe_compile(net, config)
+    x = torch.randn(batch_size, 3, size, size, device=dev).contiguous(memory_format=memory_format(config))
     y = torch.randint(0, classes, (batch_size,), device=dev)
-    if fast:
-        model = model.to(memory_format=torch.channels_last)
-        x = x.contiguous(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
-    compiled = fast and use_compile
-    if compiled:
-        net = torch.compile(net)
     times = []
     for i in range(warmup + steps):
         _sync(dev)
         start = time.perf_counter()
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=fast):
-            loss = F.cross_entropy(net(x).float(), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        train_step(net, x, y, optimizer, None, config)
         _sync(dev)
         if i >= warmup:
             times.append(time.perf_counter() - start)
     median = statistics.median(times)
-    return {"side": side, "images_per_s": batch_size / median, "step_s_median": median, "step_s": times, "peak_memory_mb": _peak_memory_mb(dev), "precision": "bf16" if fast else "fp32", "compiled": compiled}
+    return {"side": side, "images_per_s": batch_size / median, "step_s_median": median, "step_s": times, "peak_memory_mb": _peak_memory_mb(dev), "precision": config.train.precision, "compiled": config.train.compile}
 
 
 def scat_throughput(side: str, batch_size: int, steps: int, warmup: int, device: str) -> dict[str, Any]:
     """Forward images/s of order-2 scattering J = 3, L = 8 on 32×32 RGB (runs in a child process)."""
     dev = torch.device(device)
     if side == "fast":
-        from .models.scat import Scattering2D
+        from ..layers.scattering import Scattering2D
 
         op = Scattering2D(3, (32, 32), 8).to(dev)
     else:
@@ -149,10 +156,10 @@ def _report(kind: str, title: str, params: dict[str, Any], results: list[dict[st
     return speedup
 
 
-def bench_train(model: str, batch_size: int, steps: int, warmup: int = 2, width: float | None = None, device: str = "cpu", out_dir: str = "results/bench", use_compile: bool = True) -> float:
+def bench_train(model: str, batch_size: int, steps: int, warmup: int = 2, width_factor: float | None = None, device: str = "cpu", out_dir: str = "results/bench", use_compile: bool = True) -> float:
     started = time.perf_counter()
-    options = {} if width is None else {"width": width}
-    results = [_in_child(train_steps, side, model, options, batch_size, steps, warmup, device, use_compile) for side in ("reference", "fast")]
+    options = {} if width_factor is None else {"width_factor": width_factor}
+    results = [_in_child(train_steps, side, model, options, batch_size, steps, warmup, device, use_compile) for side in ("authors", "fast")]
     params = {"model": model, "options": options, "batch_size": batch_size, "steps": steps, "warmup": warmup, "device": device, "compile": use_compile}
     return _report("train", f"Training steps: {model} {options or ''}, batch {batch_size}", params, results, Path(out_dir), started)
 

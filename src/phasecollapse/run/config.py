@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+#: The ``configs/`` folder of a source checkout (the demo and ``reproduce`` read their recipes there).
+CONFIG_DIR = Path(__file__).resolve().parents[3] / "configs"
 
 @dataclass
 class ModelConfig:

@@ -30,8 +30,7 @@ from tqdm import tqdm
 
 from . import checkpoint, distributed
 from .config import Config, apply_override, from_dict
-from .data import cifar10, imagenet, textures
-from .models import create_model
+from .experiment import build_loaders, build_model
 from .provenance import environment
 
 CSV_FIELDS = ["epoch", "lr", "train_loss", "train_top1_err", "test_loss", "test_top1_err", "test_top5_err", "train_images_per_s", "epoch_s"]
@@ -40,51 +39,6 @@ CSV_FIELDS = ["epoch", "lr", "train_loss", "train_top1_err", "test_loss", "test_
 def autocast(config: Config, device: torch.device) -> contextlib.AbstractContextManager[Any]:
     """bf16 autocast on CPU or CUDA when ``train.precision = "bf16"``; a no-op for fp32."""
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.train.precision == "bf16")
-
-
-def build_model(config: Config) -> nn.Module:
-    """The registry model of the config, checked against the data set's image size."""
-    model = create_model(config.model.name, **config.model.options)
-    size = {"cifar10": 32, "textures": 32, "imagenet": config.data.image_size}[config.data.dataset]
-    expected = getattr(model, "input_size", None)
-    if expected is not None and expected != size:
-        raise ValueError(f"model {config.model.name} takes {expected}×{expected} images but data set {config.data.dataset} gives {size}×{size}")
-    return model
-
-
-def in_memory_splits(config: Config) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-    """((train images, labels), (test images, labels)) of CIFAR-10 (uint8) or textures (float),
-    after ``data.train_subset`` (a fixed random subset) and ``data.test_subset`` (the first n)."""
-    d = config.data
-    if d.dataset == "textures":
-        (xtr, ytr), (xte, yte) = textures.splits(d.texture_classes, d.texture_train, d.texture_test, config.train.seed)
-    elif d.dataset == "cifar10":
-        xtr, ytr = cifar10.load_split(d.root or None, True, d.download)
-        xte, yte = cifar10.load_split(d.root or None, False, d.download)
-    else:
-        raise ValueError(f"data set {d.dataset!r} is not held in memory")
-    if d.train_subset:
-        keep = torch.randperm(len(ytr), generator=torch.Generator().manual_seed(1234))[: d.train_subset]
-        xtr, ytr = xtr[keep], ytr[keep]
-    if d.test_subset:
-        xte, yte = xte[: d.test_subset], yte[: d.test_subset]
-    return (xtr, ytr), (xte, yte)
-
-
-def build_loaders(config: Config, ctx: distributed.Context) -> tuple[Iterable[Any], Iterable[Any]]:
-    """(train, test) iterables of (images, labels) batches for this rank."""
-    d, per_rank = config.data, max(1, config.data.batch_size // ctx.world)
-    if d.dataset == "imagenet":
-        if not d.root:
-            raise ValueError("data.root must name the ImageNet folder (with train/ and val/) for data.dataset = 'imagenet'")
-        train = imagenet.loader(d.root, True, per_rank, d.workers, d.image_size, config.train.seed, ctx.rank, ctx.world)
-        test = imagenet.loader(d.root, False, per_rank, d.workers, d.image_size, config.train.seed, ctx.rank, ctx.world)
-        return train, test
-    (xtr, ytr), (xte, yte) = in_memory_splits(config)
-    common = dict(seed=config.train.seed, rank=ctx.rank, world=ctx.world, device=ctx.device)
-    train = cifar10.TensorLoader(xtr, ytr, per_rank, shuffle=True, augment=d.dataset == "cifar10", **common)
-    test = cifar10.TensorLoader(xte, yte, per_rank, shuffle=False, augment=False, **common)
-    return train, test
 
 
 def build_scheduler(optimizer: torch.optim.Optimizer, config: Config, steps_per_epoch: int) -> torch.optim.lr_scheduler.LRScheduler:
@@ -117,6 +71,45 @@ def build_ema(model: nn.Module, config: Config) -> torch.optim.swa_utils.Average
     return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.optim.ema_decay), use_buffers=True)
 
 
+def memory_format(config: Config) -> torch.memory_format:
+    return torch.channels_last if config.train.channels_last else torch.contiguous_format
+
+
+def place(model: nn.Module, config: Config, device: torch.device) -> nn.Module:
+    """The model on ``device`` in the config's memory format (channels-last or not)."""
+    return model.to(device=device, memory_format=memory_format(config))
+
+
+def maybe_compile(net: nn.Module, config: Config) -> nn.Module:
+    """``torch.compile(net)`` when ``train.compile``, else net."""
+    return torch.compile(net) if config.train.compile else net
+
+
+def train_step(
+    net: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+    config: Config,
+    ema: torch.optim.swa_utils.AveragedModel | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One SGD step on a batch (forward under the config's precision, backward, step, lr
+    schedule, EMA); returns (loss, logits), not synchronised. ``phasecollapse bench`` times
+    this same function."""
+    with autocast(config, x.device):
+        logits = net(x)
+        loss = F.cross_entropy(logits.float(), y, label_smoothing=config.optim.label_smoothing)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    if scheduler is not None:
+        scheduler.step()
+    if ema is not None:
+        ema.update_parameters(net)
+    return loss, logits
+
+
 def _batches(loader: Iterable[Any], ctx: distributed.Context, memory_format: torch.memory_format) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     for x, y in loader:
         yield x.to(ctx.device, non_blocking=True).contiguous(memory_format=memory_format), y.to(ctx.device, non_blocking=True)
@@ -133,20 +126,11 @@ def train_one_epoch(
     ema: torch.optim.swa_utils.AveragedModel | None = None,
 ) -> dict[str, float]:
     model.train()
-    memory_format = torch.channels_last if config.train.channels_last else torch.contiguous_format
     loss_sum = correct = count = 0.0
     bar = tqdm(total=len(loader), desc=f"epoch {epoch + 1}/{config.optim.epochs}", unit="batch", disable=not (ctx.is_main and config.train.progress), dynamic_ncols=True, leave=False, mininterval=1.0)
     start = time.perf_counter()
-    for x, y in _batches(loader, ctx, memory_format):
-        with autocast(config, ctx.device):
-            logits = model(x)
-            loss = F.cross_entropy(logits.float(), y, label_smoothing=config.optim.label_smoothing)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        if ema is not None:
-            ema.update_parameters(model)
+    for x, y in _batches(loader, ctx, memory_format(config)):
+        loss, logits = train_step(model, x, y, optimizer, scheduler, config, ema)
         n = y.numel()
         loss_sum += loss.item() * n
         correct += (logits.argmax(1) == y).sum().item()
@@ -163,9 +147,8 @@ def train_one_epoch(
 def evaluate(model: nn.Module, loader: Iterable[Any], config: Config, ctx: distributed.Context) -> dict[str, float]:
     """Test loss and top-1 / top-5 error (%) over the whole (sharded) test set."""
     model.eval()
-    memory_format = torch.channels_last if config.train.channels_last else torch.contiguous_format
     loss_sum = top1 = top5 = count = 0.0
-    for x, y in _batches(loader, ctx, memory_format):
+    for x, y in _batches(loader, ctx, memory_format(config)):
         with autocast(config, ctx.device):
             logits = model(x).float()
         loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
@@ -232,9 +215,7 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, An
     provenance = environment()  # at the start: the code that runs, not the tree at the end
     out_dir = Path(config.train.out_dir)
     torch.manual_seed(config.train.seed)
-    model = build_model(config).to(ctx.device)
-    if config.train.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    model = place(build_model(config), config, ctx.device)
     o = config.optim
     optimizer = torch.optim.SGD(model.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay, nesterov=o.nesterov)
     train_loader, test_loader = build_loaders(config, ctx)
@@ -257,8 +238,7 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, An
     net: nn.Module = model
     if ctx.world > 1:
         net = nn.parallel.DistributedDataParallel(model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
-    if config.train.compile:
-        net = torch.compile(net)
+    net = maybe_compile(net, config)
     log = None
     if ctx.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -324,18 +304,9 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, An
     return summary
 
 
-def load_trained(path: str | Path) -> tuple[nn.Module, Config]:
-    """The model of a checkpoint with its weights (eval mode, CPU) and its config."""
-    ckpt = checkpoint.load(path)
-    config = from_dict(ckpt["config"])
-    model = build_model(config)
-    checkpoint.load_model_state(model, ckpt["model"], path)
-    return model.eval(), config
-
-
 def evaluate_checkpoint(path: str | Path, data_root: str | None = None, overrides: Iterable[str] = ()) -> dict[str, float]:
     """Evaluate a checkpoint's model on its test set (``data_root`` / overrides adjust the data)."""
-    model, config = load_trained(path)
+    model, config = checkpoint.load_trained(path)
     raw = config.to_dict()
     if data_root:
         raw["data"]["root"] = data_root

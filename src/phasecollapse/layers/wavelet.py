@@ -5,29 +5,31 @@ For an input x with C channels (real, or complex as real pairs), W returns two b
     phi = x ∗ φ                       (C channels, real iff x is real)
     psi = x ∗ ψ_k, k = 0 … L−1        (L·C complex channels, index c·L + k)
 
-optionally subsampled by 2. Two implementations compute the same linear map:
+optionally subsampled by 2. Two algorithms compute the same linear map (the model option ``wavelet``;
+independent of the ``fast`` switch of the other layers):
 
-``reference``
+``fft``
     The authors' pipeline (spec A.7) on torch complex tensors: reflection padding to
     P×Q, FFT, multiplication by the real Fourier multipliers, spectral folding (average of the
     four quadrants) when subsampling, inverse FFT, crop.
-``fast``
-    What runs fastest here, chosen by map size (measured on the CIFAR-10 LScat, see
+``spatial`` (default)
+    W's spatial operator T (the ``fft`` pipeline applied to impulses), applied the way that
+    runs fastest here, chosen by map size (measured on the CIFAR-10 LScat, see
     ``results/bench``):
 
     - small maps (operator ≤ ``DENSE_LIMIT`` entries, e.g. every CIFAR block): the matrix
-      product T @ X with the spatial operator T of the reference (the reference applied to
+      product T @ X with the spatial operator T of the ``fft`` pipeline (the pipeline applied to
       impulses: borders, subsampling and quirks included), X the input with pixels and
       (Re, Im) in the reduction dimension and batch × channels in the other. Large GEMMs run
       near the machine's matmul peak, where a grouped convolution with 2 input channels per
       group does not. Where that saves at least a third of the FLOPs (CIFAR: the 32×32 maps
       and the 16×16 ones without subsampling), T is applied strip by strip, each output row
-      reading only the band of input rows its filters reach (:mod:`phasecollapse.banded`;
+      reading only the band of input rows its filters reach (:mod:`phasecollapse.kernels.banded`;
       entries carrying ≤ ``tolerance`` of a row's L1 mass, Gaussian tails, are dropped);
       otherwise it is one dense GEMM, exact;
     - large maps (ImageNet's first blocks): one gather followed by a grouped spatial
-      convolution with compact kernels. The gather composes the reference's reflection padding
-      with its periodic wrap-around, so this path uses *the same border rule* as the reference:
+      convolution with compact kernels. The gather composes the ``fft`` pipeline's reflection padding
+      with its periodic wrap-around, so this path uses *the same border rule* as the ``fft`` pipeline:
       circular convolution of the reflect-padded image. It differs only by the truncation of the
       kernels (discarded L1 mass ≤ ``tolerance``, 1e-5 by default), on every pixel.
 
@@ -51,12 +53,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .autocast import compute_dtype
-from .banded import BandedOperator
+from ..kernels.dtype import compute_dtype
+from ..kernels.banded import BandedOperator
 from .complex import check_feature_map, from_complex
 from .filters import FilterBank
 
-Impl = Literal["fast", "reference"]
+Algorithm = Literal["spatial", "fft"]
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def axis_plan(M: int, subsample: bool, odd_size_quirk: bool = True) -> AxisPlan:
     return AxisPlan(M, P, before, after, first, 2 if subsample else 1, count)
 
 
-#: Largest dense spatial operator (entries) used by the fast path; larger maps use convolutions.
+#: Largest dense spatial operator (entries) used by the spatial algorithm; larger maps use convolutions.
 DENSE_LIMIT = 32 * 2**20
 
 
@@ -116,14 +118,14 @@ def dense_operator_size(bank: FilterBank, M: int, N: int, complex_input: bool, o
 
 @lru_cache(maxsize=64)
 def spatial_operator(bank: FilterBank, M: int, N: int, complex_input: bool, odd_size_quirk: bool = True) -> Tensor:
-    """The exact linear map of the reference W on M×N inputs, as a real matrix (float32).
+    """The exact linear map of W (``fft`` pipeline) on M×N inputs, as a real matrix (float32).
 
     Rows: (output pixel p, n) with n = [Re φ, Im φ, Re ψ_0, Im ψ_0, …] (complex input) or
     [φ, Re ψ_0, Im ψ_0, …] (real input). Columns: (input pixel j, Re/Im) or j. Built by applying
-    :func:`reference_wavelet_transform` to the M·N impulses in float64.
+    :func:`fft_wavelet_transform` to the M·N impulses in float64.
     """
     impulses = torch.eye(M * N, dtype=torch.complex128).view(M * N, 1, M, N)
-    h = reference_wavelet_transform(impulses, bank, odd_size_quirk)[:, 0]  # (j, 1 + L, M', N')
+    h = fft_wavelet_transform(impulses, bank, odd_size_quirk)[:, 0]  # (j, 1 + L, M', N')
     h = h.flatten(2).permute(2, 1, 0)  # (p, f, j) complex
     hr, hi = h.real, h.imag
     if complex_input:  # Re out = hr·a − hi·b, Im out = hi·a + hr·b for input a + ib
@@ -163,7 +165,7 @@ def gather_index(plan: AxisPlan, radius: int) -> Tensor:
     return torch.from_numpy(_reflect(np.mod(t, plan.P) - plan.pad_before, plan.M).astype(np.int64))
 
 
-def reference_wavelet_transform(z: Tensor, bank: FilterBank, odd_size_quirk: bool = True) -> Tensor:
+def fft_wavelet_transform(z: Tensor, bank: FilterBank, odd_size_quirk: bool = True) -> Tensor:
     """The authors' FFT pipeline (spec A.7) on a torch complex tensor.
 
     Args:
@@ -191,9 +193,11 @@ class Wavelet(nn.Module):
         bank: the filter bank (:func:`phasecollapse.filters.filter_bank`).
         in_channels: C, the number of (real or complex) input channels.
         complex_input: whether x holds complex real pairs (B, 2C, H, W) or real maps (B, C, H, W).
-        impl: ``"fast"`` (compact-kernel convolution) or ``"reference"`` (FFT, spec A.7).
+        algorithm: ``"spatial"`` (the spatial operator: banded or dense matrix product on small
+            maps, compact-kernel convolution on large ones) or ``"fft"`` (the authors' FFT
+            pipeline, spec A.7).
         odd_size_quirk: reproduce the authors' odd-size cropping (7 → 6); see module docstring.
-        tolerance: relative L1 mass the fast path may drop (compact kernels, banded operator).
+        tolerance: relative L1 mass the spatial algorithm may drop (compact kernels, banded operator).
 
     Shapes: forward(x) returns ``(phi, psi)`` with
         phi: (B, C, H', W') for real x, (B, 2C, H', W') real pairs for complex x;
@@ -205,15 +209,15 @@ class Wavelet(nn.Module):
         bank: FilterBank,
         in_channels: int,
         complex_input: bool,
-        impl: Impl = "fast",
+        algorithm: Algorithm = "spatial",
         odd_size_quirk: bool = True,
         tolerance: float = 1e-5,
     ) -> None:
         super().__init__()
-        if impl not in ("fast", "reference"):
-            raise ValueError(f"unknown wavelet implementation {impl!r}; expected 'fast' or 'reference'")
+        if algorithm not in ("spatial", "fft"):
+            raise ValueError(f"unknown wavelet algorithm {algorithm!r}; expected 'spatial' or 'fft'")
         self.bank, self.in_channels, self.complex_input = bank, in_channels, complex_input
-        self.impl, self.odd_size_quirk = impl, odd_size_quirk
+        self.algorithm, self.odd_size_quirk = algorithm, odd_size_quirk
         self.tolerance = tolerance
         self._operators: dict[tuple[int, int], BandedOperator] = {}
         kernels = bank.compact_kernels(tolerance)[:, ::-1, ::-1]  # correlation weights w(d) = h(−d)
@@ -232,7 +236,7 @@ class Wavelet(nn.Module):
 
     def extra_repr(self) -> str:
         kind = "complex" if self.complex_input else "real"
-        return f"bank={self.bank.name}, L={self.bank.L}, in_channels={self.in_channels} ({kind}), impl={self.impl}"
+        return f"bank={self.bank.name}, L={self.bank.L}, in_channels={self.in_channels} ({kind}), algorithm={self.algorithm}"
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         check_feature_map(x)
@@ -240,19 +244,19 @@ class Wavelet(nn.Module):
         if x.shape[1] != expected:
             kind = "complex (2 real channels each)" if self.complex_input else "real"
             raise ValueError(f"Wavelet expects {self.in_channels} {kind} channels = {expected}, got {x.shape[1]}")
-        if self.impl == "reference":
-            return self._reference(x)
+        if self.algorithm == "fft":
+            return self._fft(x)
         self.prepare(x.shape[-2], x.shape[-1])
         op = self._operators.get((x.shape[-2], x.shape[-1]))
         return self._conv(x) if op is None else self._dense(x, op)
 
     def prepare(self, height: int, width: int) -> None:
-        """Build the fast path's operator for (height, width) inputs now.
+        """Build the spatial operator for (height, width) inputs now.
 
         The first forward at a new size builds it otherwise; under ``torch.compile`` that would
         be traced, so models that know their input size call this at construction.
         """
-        if self.impl != "fast" or (height, width) in self._operators:
+        if self.algorithm != "spatial" or (height, width) in self._operators:
             return
         if dense_operator_size(self.bank, height, width, self.complex_input, self.odd_size_quirk) <= DENSE_LIMIT:
             self._operators[(height, width)] = banded_operator(self.bank, height, width, self.complex_input, self.odd_size_quirk, self.tolerance)
@@ -286,9 +290,9 @@ class Wavelet(nn.Module):
         n_phi = 2 if self.complex_input else 1
         return out[:, :, :n_phi].flatten(1, 2), out[:, :, n_phi:].flatten(1, 2)
 
-    def _reference(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def _fft(self, x: Tensor) -> tuple[Tensor, Tensor]:
         x = x.float()
         z = torch.view_as_complex(x.unflatten(1, (-1, 2)).movedim(2, -1).contiguous()) if self.complex_input else x.to(torch.complex64)
-        y = reference_wavelet_transform(z, self.bank, self.odd_size_quirk)  # (B, C, 1+L, H', W')
+        y = fft_wavelet_transform(z, self.bank, self.odd_size_quirk)  # (B, C, 1+L, H', W')
         phi = from_complex(y[:, :, 0]) if self.complex_input else y[:, :, 0].real.contiguous()
         return phi, from_complex(y[:, :, 1:].flatten(1, 2))

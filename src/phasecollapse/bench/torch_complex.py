@@ -1,12 +1,12 @@
 """The authors' computational strategy for LScat, on torch complex tensors (spec A.7, B, G.17).
 
-:class:`ComplexReference` runs the forward pass of an :class:`~phasecollapse.models.lscat.LScat`
+:class:`TorchComplexLScat` runs the forward pass of an :class:`~phasecollapse.models.lscat.LScat`
 with *its* parameters and buffers, but the way the authors' code computes it: complex64
 tensors, the FFT wavelet transform (pad, fft2, multiply, fold, ifft2, crop), complex
 standardisation and normalisation, P_j as a real convolution on [Re; Im]-stacked channels with
 the block weight [[Re W, −Im W], [Im W, Re W]], and the modulus through ``torch.abs`` with a
 hook that zeroes NaN gradients. It serves two purposes: an independent oracle for the real-pair
-implementation (same parameters → same outputs), and the "reference" side of
+implementation (same parameters → same outputs), and the ``authors`` side of
 ``phasecollapse bench``. fp32 only.
 """
 
@@ -16,11 +16,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..block import LScatBlock
-from ..complex import from_complex, to_complex
-from ..nonlinearities import Modulus
-from ..wavelet import reference_wavelet_transform
-from .lscat import LScat
+from ..layers.block import LScatBlock, u_parts
+from ..layers.complex import from_complex, to_complex
+from ..layers.nonlinearities import Modulus
+from ..layers.wavelet import fft_wavelet_transform
+from ..models.lscat import LScat
 
 
 def _zero_nan_grad(t: Tensor) -> Tensor:
@@ -29,7 +29,7 @@ def _zero_nan_grad(t: Tensor) -> Tensor:
     return t
 
 
-class ComplexReference(nn.Module):
+class TorchComplexLScat(nn.Module):
     """Forward an LScat the authors' way; shares (does not copy) the model's parameters."""
 
     def __init__(self, model: LScat) -> None:
@@ -43,35 +43,24 @@ class ComplexReference(nn.Module):
         return to_complex(out) if block.rho.complex_output else out
 
     def _std(self, block: LScatBlock, u: Tensor) -> Tensor:
-        std = block.std
+        std, cc = block.std, block.std.complex_channels
         if std.training:
-            n = u.numel() // u.shape[1]
             mean = u.mean(dim=(0, 2, 3))
             var = (u - mean.view(1, -1, 1, 1)).abs().square().mean(dim=(0, 2, 3))
-            with torch.no_grad():
-                cc = std.complex_channels
-                flat = torch.cat([torch.view_as_real(mean[:cc]).flatten(), mean[cc:].real])
-                std.running_mean.lerp_(flat, std.momentum)
-                std.running_var.lerp_(var * n / (n - 1), std.momentum)
+            flat = torch.cat([torch.view_as_real(mean[:cc]).flatten(), mean[cc:].real])
+            std.update_running(flat.detach(), var.detach(), u.numel() // u.shape[1])
         else:
-            cc = std.complex_channels
             pairs = std.running_mean[: 2 * cc].view(-1, 2)
             mean = torch.cat([torch.complex(pairs[:, 0], pairs[:, 1]), std.running_mean[2 * cc :].to(torch.complex64)])
             var = std.running_var
         return (u - mean.view(1, -1, 1, 1)) / torch.sqrt(var + std.eps).view(1, -1, 1, 1)
 
     def _block(self, block: LScatBlock, x: Tensor) -> Tensor:
-        y = reference_wavelet_transform(x.to(torch.complex64), block.wavelet.bank, block.wavelet.odd_size_quirk)
+        y = fft_wavelet_transform(x.to(torch.complex64), block.wavelet.bank, block.wavelet.odd_size_quirk)
         phi, psi = y[:, :, 0], y[:, :, 1:].flatten(1, 2)
-        if block.skip:
-            r = self._rho(block, psi)
-            complex_parts = ([phi] if block.complex_input else []) + ([r] if r.is_complex() else [])
-            real_parts = ([] if block.complex_input else [phi.real]) + ([] if r.is_complex() else [r])
-        else:
-            wx = torch.cat([phi, psi], 1)
-            r = self._rho(block, wx)
-            complex_parts, real_parts = [wx] + ([r] if r.is_complex() else []), [] if r.is_complex() else [r]
-        u = torch.cat(complex_parts + [p.to(torch.complex64) for p in real_parts], 1)
+        phi = phi if block.complex_input else phi.real
+        parts = u_parts(phi, psi, lambda z: self._rho(block, z), block.skip, block.complex_input, block.rho.complex_output, lambda t: t.to(torch.complex64), lambda ts: torch.cat(ts, 1))
+        u = torch.cat([p.to(torch.complex64) for p in parts], 1)
         v = self._std(block, u)
         w = block.proj.weight
         re, im = w[..., 0], w[..., 1]

@@ -2,9 +2,10 @@
 
 Complex non-linearities act on real pairs (B, 2C, H, W) (see :mod:`phasecollapse.complex`);
 real ones on real maps (B, C, H, W). Per-channel parameters have shape (C,) and broadcast
-over (B, H, W). Every ρ has finite gradients at 0: the modulus uses :func:`safe_modulus`
-(gradient z/|z|, and 0 at z = 0), and z/|z| is computed as z/(|z| + ε) with the authors'
-ε = 1e-6 (spec D.1), whose gradient at 0 is finite (1/ε).
+over (B, H, W). Every ρ has finite gradients at 0: the modulus :func:`modulus` has gradient
+z/|z|, and 0 at z = 0, and z/|z| is computed as z/(|z| + ε) with the authors' ε = 1e-6
+(spec D.1), whose gradient at 0 is finite (1/ε). Built with ``fast=True`` (default), |z|
+runs as the kernel :func:`phasecollapse.kernels.modulus.modulus`.
 
 | name       | domain  | ρ                                            | phase (sign, real)  |
 |------------|---------|----------------------------------------------|---------------------|
@@ -33,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..kernels.modulus import modulus as modulus_kernel
 from .complex import check_feature_map, pairs
 
 Domain = Literal["complex", "real"]
@@ -42,37 +44,10 @@ Phase = Literal["collapse", "preserve", "partial"]
 EPS = 1e-6
 
 
-class _SafeModulus(torch.autograd.Function):
-    """r = sqrt(a² + b²) of real pairs with gradient (a, b)/r, set to 0 where r = 0.
-
-    Takes and differentiates the whole pair tensor, so that the backward writes one gradient
-    tensor (no zero-filled gradients of the Re and Im views). The forward is one ``hypot``
-    pass on the strided Re and Im views; the backward writes the Re and Im halves of the
-    gradient directly (a broadcast over the pair axis would loop over an innermost axis of 2)."""
-
-    @staticmethod
-    def forward(ctx, x: Tensor) -> Tensor:  # type: ignore[override]
-        z = pairs(x)
-        r = torch.hypot(z[:, :, 0], z[:, :, 1])
-        ctx.save_for_backward(x, r)
-        return r
-
-    @staticmethod
-    def backward(ctx, grad: Tensor) -> Tensor:  # type: ignore[override]
-        x, r = ctx.saved_tensors
-        inv = torch.where(r > 0, grad / r, 0.0)
-        if torch.compiler.is_compiling():  # inductor fuses the broadcast; out= views would break the graph
-            return scale_pairs(x, inv)
-        z, out = pairs(x), torch.empty_like(x)
-        dz = pairs(out)
-        torch.mul(z[:, :, 0], inv, out=dz[:, :, 0])
-        torch.mul(z[:, :, 1], inv, out=dz[:, :, 1])
-        return out
-
-
-def safe_modulus(x: Tensor) -> Tensor:
-    """Complex modulus |z| of real pairs (B, 2C, H, W) → (B, C, H, W), finite gradient at 0."""
-    return _SafeModulus.apply(x)
+def modulus(x: Tensor, fast: bool = True) -> Tensor:
+    """|z| of real pairs (B, 2C, H, W) → (B, C, H, W) = sqrt(Re² + Im²), gradient z/|z| and 0 at
+    z = 0 (``torch.linalg.vector_norm``'s; ``fast``: the one-pass kernel, same values)."""
+    return modulus_kernel(x) if fast else torch.linalg.vector_norm(pairs(x), dim=2)
 
 
 def scale_pairs(x: Tensor, factor: Tensor) -> Tensor:
@@ -101,6 +76,7 @@ class NonLinearity(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.channels = channels
+        self.fast = True  # |z| through the kernel (set by create_nonlinearity)
 
     def extra_repr(self) -> str:
         return f"channels={self.channels}"
@@ -124,7 +100,7 @@ class _PhasePreserving(NonLinearity):
         raise NotImplementedError
 
     def rho(self, x: Tensor) -> Tensor:
-        r = safe_modulus(x)
+        r = modulus(x, self.fast)
         return scale_pairs(x, self.gain_of_modulus(r) / (r + EPS))
 
 
@@ -134,7 +110,7 @@ class Modulus(NonLinearity):
     name, phase, complex_output = "mod", "collapse", False
 
     def rho(self, x: Tensor) -> Tensor:
-        return safe_modulus(x)
+        return modulus(x, self.fast)
 
 
 class ComplexSoftThreshold(_PhasePreserving):
@@ -295,8 +271,9 @@ def list_nonlinearities(domain: Domain) -> list[str]:
     return sorted(_REGISTRY[domain])
 
 
-def create_nonlinearity(name: str, channels: int, domain: Domain = "complex") -> NonLinearity:
-    """Build the non-linearity ``name`` for ``channels`` channels of the given domain.
+def create_nonlinearity(name: str, channels: int, domain: Domain = "complex", fast: bool = True) -> NonLinearity:
+    """Build the non-linearity ``name`` for ``channels`` channels of the given domain
+    (``fast``: |z| through the kernel).
 
     Raises ValueError naming the known choices for an unknown name, or naming the other domain
     when the name exists only there (e.g. ``cst`` in a real network).
@@ -307,4 +284,6 @@ def create_nonlinearity(name: str, channels: int, domain: Domain = "complex") ->
         if name in _REGISTRY[other]:
             raise ValueError(f"non-linearity {name!r} acts on {other} inputs, not {domain} ones; {domain} choices: {names}")
         raise ValueError(f"unknown non-linearity {name!r}; {domain} choices: {names}")
-    return _REGISTRY[domain][name](channels)
+    rho = _REGISTRY[domain][name](channels)
+    rho.fast = fast
+    return rho

@@ -1,0 +1,116 @@
+"""One learned-scattering block x_j = N(P_j Std(U)) in its two variants (spec B.2, B.3).
+
+With W x = [x∗φ ; x∗ψ_k] (:class:`~phasecollapse.layers.wavelet.Wavelet`) and ρ a complex non-linearity:
+
+    skip     (``'Fw Std Pc N' --psi-arch mod``):  U = [x∗φ ; ρ(x∗ψ_k)]      (1 + L)·C channels
+    no skip  (``'Fw rho Std Pc N'``):             U = [W x ; ρ(W x)]       2(1 + L)·C channels
+
+In the skip variant the low-pass x∗φ bypasses the non-linearity (a linear path, like a ResNet
+shortcut). U is stored in the mixed layout of :mod:`phasecollapse.layers.standardization`: complex
+channels first, then real ones. For ρ = mod and complex x, U's channel order equals the
+authors' ([φ, ρψ] or [φ, ψ, ρφ, ρψ]); otherwise it is a fixed permutation of it (e.g. block 0
+of the skip variant with a complex ρ: [ρψ ; φ]), which changes nothing but the column order of
+P_j, whose unitary initialisation is invariant in law to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+
+from ..kernels.std_projection import standardize_project
+from .complex import real_to_pairs
+from .filters import FilterBank
+from .nonlinearities import create_nonlinearity
+from .normalization import Normalization
+from .projection import ComplexProjection
+from .standardization import Standardization
+from .wavelet import Algorithm, Wavelet, axis_plan
+
+
+def u_parts(phi: Tensor, psi: Tensor, rho: Callable[[Tensor], Tensor], skip: bool, complex_input: bool, rho_complex: bool, lift: Callable[[Tensor], Tensor], cat: Callable[[list[Tensor]], Tensor]) -> list[Tensor]:
+    """The parts of U in mixed-layout order (complex parts first), before Std.
+
+    skip: U = [x∗φ ; ρ(x∗ψ)]; no skip: U = [W x ; ρ(W x)]. ``lift`` turns a real x∗φ into the
+    complex representation (for W x of a real input), ``cat`` concatenates along channels;
+    both depend on the representation (real pairs here, torch complex in
+    :mod:`phasecollapse.bench.torch_complex`).
+    """
+    if skip:
+        r = rho(psi)
+        complex_parts = ([phi] if complex_input else []) + ([r] if rho_complex else [])
+        real_parts = ([] if complex_input else [phi]) + ([] if rho_complex else [r])
+    else:
+        wx = cat([phi if complex_input else lift(phi), psi])
+        r = rho(wx)
+        complex_parts = [wx] + ([r] if rho_complex else [])
+        real_parts = [] if rho_complex else [r]
+    return complex_parts + real_parts
+
+
+class LScatBlock(nn.Module):
+    """x (B, C or 2C, S, S) → x_j = N(P_j Std(U)) as complex real pairs (B, 2K, S', S').
+
+    Args:
+        in_channels: C. complex_input: whether x is complex real pairs (False for block 0).
+        out_channels: K_j. bank: the filter bank. nonlinearity: a complex ρ of the registry.
+        skip: the variant (True: low-pass bypasses ρ). wavelet / odd_size_quirk: see Wavelet.
+        input_size: S, when known: W's operator is built now and ``output_size`` = S' is set.
+        fast: run P_j ∘ Std as the fused kernel :func:`~phasecollapse.kernels.std_projection.standardize_project`
+            (and the modulus and N kernels); False: the paper's modules one after the other.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        bank: FilterBank,
+        complex_input: bool,
+        nonlinearity: str = "mod",
+        skip: bool = True,
+        wavelet: Algorithm = "spatial",
+        odd_size_quirk: bool = True,
+        input_size: int | None = None,
+        fast: bool = True,
+    ) -> None:
+        super().__init__()
+        self.skip, self.complex_input, self.fast = skip, complex_input, fast
+        self.wavelet = Wavelet(bank, in_channels, complex_input, wavelet, odd_size_quirk)
+        self.output_size = None
+        if input_size is not None:
+            self.wavelet.prepare(input_size, input_size)
+            self.output_size = axis_plan(input_size, bank.subsample, odd_size_quirk).count
+        c, lc = in_channels, bank.L * in_channels
+        self.rho = create_nonlinearity(nonlinearity, lc if skip else c + lc, "complex", fast=fast)
+        rho_out = self.rho.channels
+        if skip:
+            cc = (c if complex_input else 0) + (rho_out if self.rho.complex_output else 0)
+            cr = (0 if complex_input else c) + (0 if self.rho.complex_output else rho_out)
+        else:
+            cc = c + lc + (rho_out if self.rho.complex_output else 0)
+            cr = 0 if self.rho.complex_output else rho_out
+        self.std = Standardization(cc, cr)
+        self.proj = ComplexProjection(cc, cr, out_channels)
+        self.norm = Normalization(fast=fast)
+
+    def parts(self, x: Tensor) -> list[Tensor]:
+        """The parts of U in mixed-layout order (complex parts first), before Std."""
+        phi, psi = self.wavelet(x)
+        return u_parts(phi, psi, self.rho, self.skip, self.complex_input, self.rho.complex_output, real_to_pairs, lambda ts: torch.cat(ts, 1))
+
+    def mixed_input(self, x: Tensor) -> Tensor:
+        """U in the mixed layout (B, 2·Cc + Cr, H', W'), before Std."""
+        return torch.cat(self.parts(x), 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x_j = N(P_j Std(U)); with ``fast``, P_j ∘ Std runs as one fused kernel."""
+        if not self.fast:
+            return self.norm(self.proj(self.std(self.mixed_input(x))))
+        parts, std = self.parts(x), self.std
+        running = None if std.training else (std.running_mean, std.running_var)
+        y, mean, var = standardize_project(parts, self.proj.real_weight(), std.complex_channels, std.eps, running)
+        if std.training:
+            std.update_running(mean, var, y.numel() // y.shape[1])
+        return self.norm(y)
