@@ -93,6 +93,10 @@ def test_image_folder_trains_one_step(tmp_path: Path) -> None:
     c = load_config(None, [*TINY, "model.options={width_factor=0.0625, num_classes=2}", "data.dataset='imagenet'", f"data.root={tmp_path / 'imagenet'}", "data.image_size=32", "data.workers=1", "data.batch_size=6", "optim.epochs=1", f"train.out_dir={tmp_path / 'run'}"])
     summary = fit(c)
     assert summary["epochs_completed"] == 1 and 0 <= summary["final"]["test_top1_err"] <= 100
+    # More classes than the model's outputs: a one-line error before training, not a traceback.
+    one_output = load_config(None, [*TINY, "model.options={width_factor=0.0625, num_classes=1}", "data.dataset='imagenet'", f"data.root={tmp_path / 'imagenet'}", "data.image_size=32", f"train.out_dir={tmp_path / 'run1'}"])
+    with pytest.raises(ValueError, match="imagenet has 2 classes but model lscat_skip_cifar10 has 1 outputs"):
+        fit(one_output)
 
 
 def test_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -116,7 +120,7 @@ def test_corrupted_and_mismatched_checkpoints(tmp_path: Path) -> None:
     torch.save({"weights": torch.zeros(2)}, tmp_path / "foreign.pt")
     with pytest.raises(CheckpointError, match="not a phasecollapse checkpoint"):
         load(tmp_path / "foreign.pt")
-    with pytest.raises(CheckpointError, match="trained with model"):
+    with pytest.raises(ValueError, match=r"--resume refuses to change model.options: \{'width_factor': 0.0625\} → \{'width_factor': 0.125\}"):
         fit(config(tmp_path, "optim.epochs=2", "model.options={width_factor=0.125}"), resume=True)
     good.write_bytes(b"garbage")
     with pytest.raises(CheckpointError, match="corrupted"):

@@ -20,9 +20,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from . import __version__
 from .run.allocator import keep_freed_memory
+
+
+def writable_dir(path: str) -> Path:
+    """Create ``path`` and check it takes files, before any long computation writes there."""
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write_test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise ValueError(f"cannot write results to {out}: {err.strerror or err}") from err
+    return out
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -30,7 +44,7 @@ def _train(args: argparse.Namespace) -> int:
     from .run.train import fit
 
     config = load_config(args.config, [*args.set, *([f"data.root={args.data_dir}"] if args.data_dir else [])])
-    summary = fit(config, resume=args.resume)
+    summary = fit(config, resume=args.resume, overwrite=args.overwrite)
     print(json.dumps({k: summary[k] for k in ("model", "best_top1_err", "best_top5_err", "best_epoch", "wall_s")}, indent=2))
     return 0
 
@@ -61,11 +75,9 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from .analysis import report
 
-    out = Path(args.out)
+    out = writable_dir(args.out)
     if args.samples is not None and args.samples < 1:
         raise ValueError(f"--samples must be a positive number of images, got {args.samples}")
     n = {} if args.samples is None else {"samples": args.samples}
@@ -87,6 +99,10 @@ def _analyze(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from .bench.speed import bench_scat, bench_train
 
+    for name, value, least in (("--steps", args.steps, 1), ("--warmup", args.warmup, 0), ("--batch-size", args.batch_size, 1)):
+        if value < least:
+            raise ValueError(f"{name} must be ≥ {least}, got {value}")
+    writable_dir(args.out)
     if args.what == "train":
         bench_train(args.model, args.batch_size, args.steps, args.warmup, args.width_factor, args.device, args.out, use_compile=not args.no_compile)
     else:
@@ -102,6 +118,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("config", help="TOML config (see configs/)")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. optim.lr=0.05 (repeatable)")
     t.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")
+    t.add_argument("--overwrite", action="store_true", help="start over in an OUT_DIR that holds a run (deletes its checkpoints, metrics and results)")
     t.add_argument("--data-dir", help="data root (sets data.root; CIFAR-10 default: $PHASECOLLAPSE_CIFAR10_DIR)")
     t.set_defaults(run=_train)
     e = sub.add_parser("eval", help="evaluate a checkpoint on its test set")
@@ -144,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     keep_freed_memory()
     try:
         return args.run(args)
-    except (ValueError, FileNotFoundError, RuntimeError) as err:
+    except (ValueError, TypeError, OSError, RuntimeError) as err:
         print(f"phasecollapse {args.command}: error: {err}", file=sys.stderr)
         return 2
 

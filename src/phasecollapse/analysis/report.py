@@ -18,6 +18,8 @@ import torch  # noqa: E402
 from ..data import cifar10, textures  # noqa: E402
 from ..data.transforms import as_model_input  # noqa: E402
 from ..layers.filters import FilterBank, filter_bank  # noqa: E402
+from ..models.lscat import LScat  # noqa: E402
+from ..models.resnet import ResNet  # noqa: E402
 from ..run.provenance import environment  # noqa: E402
 from ..run.checkpoint import load_trained  # noqa: E402
 from ..run.experiment import in_memory_splits  # noqa: E402
@@ -132,6 +134,8 @@ def relu(out: Path, checkpoint: str | None = None, samples: int = 512) -> dict[s
     ax.legend(fontsize=7)
     if checkpoint:
         model, config = load_trained(checkpoint)
+        if not isinstance(model, ResNet):
+            raise ValueError(f"analyze relu measures the ReLUs of a ResNet; {checkpoint} holds {config.model.name}")
         (_, _), (xte, _) = in_memory_splits(config)
         x = as_model_input(xte[:samples])
         shares = relu_energy_shares(model, x)
@@ -147,6 +151,8 @@ def relu(out: Path, checkpoint: str | None = None, samples: int = 512) -> dict[s
 def operators(out: Path, checkpoint: str, samples: int = 256) -> dict[str, Any]:
     started = time.perf_counter()
     model, config = load_trained(checkpoint)
+    if not isinstance(model, LScat):
+        raise ValueError(f"analyze operators reads the P_j of an LScat; {checkpoint} holds {config.model.name}")
     (_, _), (xte, _) = in_memory_splits(config)
     x = as_model_input(xte[:samples])
     rows, fig = [], plt.figure(figsize=(10, 3.8))

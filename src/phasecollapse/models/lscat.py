@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 
 from ..layers.block import LScatBlock
-from ..layers.complex import check_feature_map
 from ..layers.filters import block_banks, filter_bank
 from ..layers.wavelet import Algorithm
+from .inputs import check_images
 from ..layers.head import LinearHead
 
 CIFAR10_WIDTHS = (64, 128, 256, 512, 512, 512, 512, 512)
@@ -57,7 +57,9 @@ class LScat(nn.Module):
         super().__init__()
         if not widths or min(widths) < 1:
             raise ValueError(f"widths must be a non-empty list of positive ints, got {list(widths)}")
-        self.in_channels, self.input_size = in_channels, input_size
+        if isinstance(L, bool) or not isinstance(L, int) or L < 1:
+            raise ValueError(f"L (orientations per filter bank) must be a positive integer, got {L!r}")
+        self.in_channels, self.input_size, self.check_finite = in_channels, input_size, True
         blocks, c, size, is_complex = [], in_channels, input_size, False
         for k, name in zip(widths, block_banks(len(widths), factorize_from)):
             bank = filter_bank(name, L)
@@ -68,11 +70,8 @@ class LScat(nn.Module):
         self.head = LinearHead(2 * c, size, size, num_classes)
 
     def check_input(self, x: Tensor) -> None:
-        """Raise a clear error unless x is (B, in_channels, input_size, input_size)."""
-        check_feature_map(x, "image batch")
-        expected = (self.in_channels, self.input_size, self.input_size)
-        if tuple(x.shape[1:]) != expected:
-            raise ValueError(f"this model takes images of shape (B, {', '.join(map(str, expected))}), got {tuple(x.shape)}")
+        """Raise a clear error unless x is a finite (B, in_channels, input_size, input_size) batch."""
+        check_images(x, self.in_channels, self.input_size, self.check_finite)
 
     def features(self, x: Tensor) -> list[Tensor]:
         """Outputs x_1 … x_J of every block (complex real pairs (B, 2K_j, H_j, W_j))."""

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..layers.nonlinearities import create_nonlinearity
+from .inputs import check_images
 
 
 class ZeroPadShortcut(nn.Module):
@@ -75,7 +76,7 @@ class ResNet(nn.Module):
     ) -> None:
         super().__init__()
         norm = partial(nn.BatchNorm2d, affine=not bias_free)
-        self.in_channels = in_channels
+        self.in_channels, self.check_finite = in_channels, True
         if stem == "imagenet":
             self.conv1 = nn.Conv2d(in_channels, widths[0], 7, 2, 3, bias=False)
             self.maxpool: nn.Module = nn.MaxPool2d(3, 2, 1)
@@ -97,6 +98,7 @@ class ResNet(nn.Module):
 
     def features(self, x: Tensor) -> list[Tensor]:
         """Outputs of the stem and of every residual block."""
+        check_images(x, self.in_channels, None, self.check_finite)
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         outs = [x]
         for stage in self.layers:

@@ -1,15 +1,16 @@
-"""Checkpoints: atomic writes, safe loads (``weights_only=True``), clear errors.
+"""Checkpoints: atomic writes, safe loads (``weights_only=True``), checksums, clear errors.
 
 A checkpoint is a dict of tensors and plain values: ``model``, ``optimizer``, ``scheduler``
 state dicts, ``epoch`` (epochs completed), ``best`` metrics, ``rng`` states and the
-``config`` (as a dict), plus ``format`` = FORMAT.
+``config`` (as a dict), plus ``format`` = FORMAT and ``checksum``: the SHA-256 of every other
+entry (keys, tensor dtypes, shapes and bytes, plain values), verified on load, so a bit flip
+inside a well-formed file is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +19,47 @@ import torch
 from .config import Config, from_dict
 from .experiment import build_model
 
-FORMAT = "phasecollapse-checkpoint-v1"
-REQUIRED = ("format", "model", "config", "epoch")
+FORMAT = "phasecollapse-checkpoint-v2"
+REQUIRED = ("format", "model", "config", "epoch", "checksum")
 
 
 class CheckpointError(ValueError):
     """A checkpoint file is missing, corrupted, or does not fit the model."""
 
 
+def _digest(obj: Any, h: "hashlib._Hash") -> None:
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu().contiguous()
+        h.update(f"T{t.dtype}{tuple(t.shape)}".encode())
+        h.update(t.view(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    elif isinstance(obj, dict):
+        h.update(b"{")
+        for k in sorted(obj, key=repr):
+            h.update(repr(k).encode())
+            _digest(obj[k], h)
+        h.update(b"}")
+    elif isinstance(obj, (list, tuple)):
+        h.update(b"[")
+        for v in obj:
+            _digest(v, h)
+        h.update(b"]")
+    else:
+        h.update(repr(obj).encode())
+
+
+def checksum(state: dict[str, Any]) -> str:
+    """SHA-256 of a checkpoint's entries other than ``checksum``."""
+    h = hashlib.sha256()
+    _digest({k: v for k, v in state.items() if k != "checksum"}, h)
+    return h.hexdigest()
+
+
 def save_atomic(obj: dict[str, Any], path: str | os.PathLike[str]) -> None:
-    """torch.save to a temporary file in the same directory, fsync, then rename over ``path``."""
+    """Add the checksum, torch.save to a temporary file in the same directory, fsync, then
+    rename over ``path`` (a kill at any point leaves the previous file or the new one)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    obj = {**obj, "checksum": checksum(obj)}
     tmp = path.with_name(f".{path.name}.tmp")
     with tmp.open("wb") as f:
         torch.save(obj, f)
@@ -45,10 +75,14 @@ def load(path: str | os.PathLike[str], map_location: str | torch.device = "cpu")
         raise CheckpointError(f"checkpoint not found: {path}")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, OSError) as err:
-        raise CheckpointError(f"checkpoint {path} is corrupted or not a torch checkpoint: {err}") from err
+    except Exception as err:  # any failure of the (code-free) unpickler means a bad file
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"checkpoint {path} is corrupted or not a torch checkpoint ({type(err).__name__}: {first})") from err
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT or any(k not in ckpt for k in REQUIRED):
-        raise CheckpointError(f"{path} is not a phasecollapse checkpoint (expected format {FORMAT!r} with keys {REQUIRED})")
+        found = ckpt.get("format") if isinstance(ckpt, dict) else type(ckpt).__name__
+        raise CheckpointError(f"{path} is not a phasecollapse checkpoint of format {FORMAT!r} with keys {REQUIRED} (found format {found!r})")
+    if ckpt["checksum"] != checksum(ckpt):
+        raise CheckpointError(f"checkpoint {path} is corrupted: its checksum does not match its contents")
     return ckpt
 
 
@@ -57,7 +91,8 @@ def load_model_state(model: torch.nn.Module, state: dict[str, Any], path: str | 
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
-        raise CheckpointError(f"checkpoint {path} does not match the model: {str(err).splitlines()[0]} …") from err
+        detail = " ".join(line.strip() for line in str(err).splitlines() if line.strip())
+        raise CheckpointError(f"checkpoint {path} does not match the model: {detail}") from err
 
 
 def load_trained(path: str | os.PathLike[str]) -> tuple[torch.nn.Module, Config]:

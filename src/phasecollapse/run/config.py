@@ -9,6 +9,7 @@ naming it. ``model.options`` is passed to :func:`phasecollapse.create_model`, wh
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -78,9 +79,9 @@ class Config:
 
 
 CHOICES = {("data", "dataset"): ("cifar10", "imagenet", "textures"), ("optim", "schedule"): ("step", "milestones", "onecycle", "cosine"), ("train", "precision"): ("fp32", "bf16"), ("train", "device"): ("auto", "cpu", "cuda")}
-POSITIVE = {("data", "batch_size"), ("optim", "epochs"), ("optim", "step_size"), ("data", "image_size"), ("data", "texture_classes")}
-NON_NEGATIVE = {("data", "train_subset"), ("data", "test_subset"), ("data", "workers"), ("optim", "lr"), ("optim", "weight_decay"), ("optim", "momentum"), ("optim", "warmup_epochs")}
-UNIT_INTERVAL = {("optim", "label_smoothing"), ("optim", "ema_decay")}  # [0, 1)
+POSITIVE = {("data", "batch_size"), ("optim", "epochs"), ("optim", "step_size"), ("data", "image_size"), ("data", "texture_classes"), ("optim", "lr"), ("optim", "gamma"), ("data", "texture_train"), ("data", "texture_test")}
+NON_NEGATIVE = {("data", "train_subset"), ("data", "test_subset"), ("data", "workers"), ("optim", "weight_decay"), ("optim", "warmup_epochs"), ("train", "seed")}
+UNIT_INTERVAL = {("optim", "label_smoothing"), ("optim", "ema_decay"), ("optim", "momentum")}  # [0, 1)
 
 
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
@@ -102,6 +103,8 @@ def read_toml(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as err:
         raise ValueError(f"config file {path} is not valid TOML: {err}") from err
     base = data.pop("extends", None)
+    if base is not None and not isinstance(base, str):
+        raise ValueError(f"config file {path}: extends must be a relative path string, got {base!r}")
     return _merge(read_toml(path.parent / base, (*_seen, path)), data) if base else data
 
 
@@ -141,6 +144,8 @@ def _check_type(section: str, f: dataclasses.Field, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"config key {name} must be a number, got {value!r}")
         value = float(value)
+        if not math.isfinite(value):
+            raise ValueError(f"config key {name} must be a finite number, got {value!r}")
     elif kind == "str":
         if not isinstance(value, str):
             raise ValueError(f"config key {name} must be a string, got {value!r}")

@@ -26,6 +26,22 @@ def build_model(config: Config) -> nn.Module:
     return model
 
 
+def check_classes(model: nn.Module, config: Config) -> None:
+    """Raise a clear error when the data set has more classes than the model has outputs."""
+    fc = model.fc if hasattr(model, "fc") else getattr(getattr(model, "head", None), "fc", None)
+    if fc is None:
+        return
+    d = config.data
+    if d.dataset == "imagenet":
+        if not d.root:
+            raise ValueError("data.root must name the ImageNet folder (with train/ and val/) for data.dataset = 'imagenet'")
+        classes = imagenet.num_classes(d.root)
+    else:
+        classes = DATASETS[d.dataset][1] or d.texture_classes
+    if classes > fc.out_features:
+        raise ValueError(f"data set {d.dataset} has {classes} classes but model {config.model.name} has {fc.out_features} outputs (set model.options.num_classes)")
+
+
 def in_memory_splits(config: Config) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
     """((train images, labels), (test images, labels)) of CIFAR-10 (uint8) or textures (float),
     after ``data.train_subset`` (a fixed random subset) and ``data.test_subset`` (the first n)."""

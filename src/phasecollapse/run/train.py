@@ -18,6 +18,9 @@ import contextlib
 import csv
 import json
 import math
+import os
+import shutil
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -30,7 +33,7 @@ from tqdm import tqdm
 
 from . import checkpoint, distributed
 from .config import Config, apply_override, from_dict
-from .experiment import build_loaders, build_model
+from .experiment import build_loaders, build_model, check_classes
 from .provenance import environment
 
 CSV_FIELDS = ["epoch", "lr", "train_loss", "train_top1_err", "test_loss", "test_top1_err", "test_top5_err", "train_images_per_s", "epoch_s"]
@@ -127,12 +130,16 @@ def train_one_epoch(
 ) -> dict[str, float]:
     model.train()
     loss_sum = correct = count = 0.0
-    bar = tqdm(total=len(loader), desc=f"epoch {epoch + 1}/{config.optim.epochs}", unit="batch", disable=not (ctx.is_main and config.train.progress), dynamic_ncols=True, leave=False, mininterval=1.0)
+    show = ctx.is_main and config.train.progress and sys.stderr.isatty()  # a bar in a log file is noise: epoch lines only
+    bar = tqdm(total=len(loader), desc=f"epoch {epoch + 1}/{config.optim.epochs}", unit="batch", disable=not show, dynamic_ncols=True, leave=False, mininterval=1.0)
     start = time.perf_counter()
-    for x, y in _batches(loader, ctx, memory_format(config)):
+    for step, (x, y) in enumerate(_batches(loader, ctx, memory_format(config))):
         loss, logits = train_step(model, x, y, optimizer, scheduler, config, ema)
         n = y.numel()
-        loss_sum += loss.item() * n
+        value = loss.item()
+        if not math.isfinite(value):
+            raise NonFiniteLossError(f"the training loss is {value} at epoch {epoch + 1}, step {step + 1}: training stopped; the last good checkpoint is kept (last.pt of {config.train.out_dir}, epoch {epoch}); lower optim.lr or check the data")
+        loss_sum += value * n
         correct += (logits.argmax(1) == y).sum().item()
         count += n
         bar.update(1)
@@ -160,6 +167,66 @@ def evaluate(model: nn.Module, loader: Iterable[Any], config: Config, ctx: distr
     return {"test_loss": loss_sum / count, "test_top1_err": 100 * (1 - top1 / count), "test_top5_err": 100 * (1 - top5 / count)}
 
 
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+#: The files of a run in its out_dir (besides tensorboard/).
+RUN_FILES = ("last.pt", "best.pt", "results.json", "metrics.csv", "metrics.jsonl", "config.json")
+
+#: Config keys a ``--resume`` may change: they do not alter what is computed.
+RESUME_MAY_CHANGE = {("train", "progress"), ("train", "tensorboard"), ("train", "out_dir"), ("train", "device"), ("data", "root"), ("data", "download"), ("data", "workers")}
+
+
+def prepare_out_dir(out_dir: Path, resume: bool, overwrite: bool) -> None:
+    """Refuse to start a fresh run over an existing one (unless ``overwrite``, which deletes its
+    files first), and check that out_dir is writable before any work is done."""
+    present = [name for name in RUN_FILES if (out_dir / name).exists()]
+    if resume and not (out_dir / "last.pt").exists():
+        raise FileNotFoundError(f"--resume: no checkpoint to resume from in {out_dir} (last.pt is missing)")
+    if present and not resume:
+        if not overwrite:
+            raise ValueError(f"{out_dir} already holds a run ({', '.join(present)}); continue it with --resume, or start over with --overwrite (deletes those files)")
+        for name in present:
+            (out_dir / name).unlink()
+        shutil.rmtree(out_dir / "tensorboard", ignore_errors=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".write_test_{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise ValueError(f"cannot write the run's files to {out_dir}: {err.strerror or err}") from err
+
+
+def _flatten(raw: dict[str, Any]) -> dict[tuple[str, str], Any]:
+    return {(section, key): value for section, table in raw.items() for key, value in table.items()}
+
+
+def check_resume(saved: Config, config: Config, epochs_done: int) -> list[str]:
+    """The changes a ``--resume`` applies, as lines; raise ValueError naming every change it
+    refuses (anything that alters the computation of the epochs done or to come, except
+    more epochs with a schedule that does not depend on their number)."""
+    before, after = _flatten(saved.to_dict()), _flatten(config.to_dict())
+    applied, refused = [], []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        change = f"{key[0]}.{key[1]}: {old!r} → {new!r}"
+        if key in RESUME_MAY_CHANGE:
+            applied.append(change)
+        elif key == ("optim", "epochs") and config.optim.schedule in ("step", "milestones") and new > epochs_done:
+            applied.append(change)
+        else:
+            refused.append(change)
+    if refused:
+        raise ValueError(f"--resume refuses to change {'; '.join(refused)} (the checkpoint was trained with the old values; start a new run in another out_dir, or --overwrite)")
+    if config.optim.epochs <= epochs_done:
+        raise ValueError(f"--resume: the checkpoint has already completed {epochs_done} of optim.epochs = {config.optim.epochs}; nothing to train (results.json is left as it is)")
+    return applied
+
+
 def _rng_state() -> dict[str, Any]:
     state = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():
@@ -176,8 +243,9 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 class MetricsLog:
     """Per-epoch rows to metrics.jsonl, metrics.csv and (optionally) TensorBoard; rank 0 only."""
 
-    def __init__(self, out_dir: Path, tensorboard: bool) -> None:
+    def __init__(self, out_dir: Path, tensorboard: bool, epochs_done: int = 0) -> None:
         self.jsonl, self.csv = out_dir / "metrics.jsonl", out_dir / "metrics.csv"
+        self._truncate(epochs_done)
         if not self.csv.exists():
             with self.csv.open("w", newline="") as f:
                 csv.DictWriter(f, CSV_FIELDS).writeheader()
@@ -189,6 +257,19 @@ class MetricsLog:
                 self.tb = SummaryWriter(str(out_dir / "tensorboard"))
             except ImportError:
                 self.tb = None
+
+    def _truncate(self, epochs_done: int) -> None:
+        """Drop rows of epochs after ``epochs_done`` (written before a kill that lost their checkpoint)."""
+        if self.jsonl.exists():
+            rows = [line for line in self.jsonl.read_text().splitlines() if line.strip() and json.loads(line)["epoch"] <= epochs_done]
+            self.jsonl.write_text("".join(f"{line}\n" for line in rows))
+        if self.csv.exists():
+            with self.csv.open(newline="") as f:
+                kept = [r for r in csv.DictReader(f) if int(r["epoch"]) <= epochs_done]
+            with self.csv.open("w", newline="") as f:
+                writer = csv.DictWriter(f, CSV_FIELDS, extrasaction="ignore")
+                writer.writeheader()
+                writer.writerows(kept)
 
     def write(self, row: dict[str, float]) -> None:
         with self.jsonl.open("a") as f:
@@ -202,20 +283,27 @@ class MetricsLog:
             self.tb.flush()
 
 
-def fit(config: Config, resume: bool = False) -> dict[str, Any]:
-    """Train (or resume) the configured experiment; returns the summary written to results.json."""
+def fit(config: Config, resume: bool = False, overwrite: bool = False) -> dict[str, Any]:
+    """Train (or resume) the configured experiment; returns the summary written to results.json.
+
+    A fresh run refuses an out_dir that holds a run unless ``overwrite``; ``resume`` continues
+    from its last.pt and refuses changed options that would alter the computation."""
     ctx = distributed.setup(config.train.device)
     try:
-        return _fit(config, ctx, resume)
+        return _fit(config, ctx, resume, overwrite)
     finally:
         distributed.teardown()
 
 
-def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, Any]:
+def _fit(config: Config, ctx: distributed.Context, resume: bool, overwrite: bool) -> dict[str, Any]:
     provenance = environment()  # at the start: the code that runs, not the tree at the end
     out_dir = Path(config.train.out_dir)
+    if ctx.is_main:
+        prepare_out_dir(out_dir, resume, overwrite)
     torch.manual_seed(config.train.seed)
-    model = place(build_model(config), config, ctx.device)
+    model = build_model(config)
+    check_classes(model, config)
+    model = place(model, config, ctx.device)
     o = config.optim
     optimizer = torch.optim.SGD(model.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay, nesterov=o.nesterov)
     train_loader, test_loader = build_loaders(config, ctx)
@@ -225,9 +313,11 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, An
     if resume:
         path = out_dir / "last.pt"
         ckpt = checkpoint.load(path, ctx.device)
-        saved = from_dict(ckpt["config"])
-        if saved.model != config.model:
-            raise checkpoint.CheckpointError(f"{path} was trained with model {saved.model} but the config asks for {config.model}")
+        for key in ("optimizer", "scheduler", "best", "rng", *(() if ema is None else ("ema",))):
+            if key not in ckpt:
+                raise checkpoint.CheckpointError(f"{path} has no {key} state: it can be evaluated or analysed, not resumed")
+        for change in check_resume(from_dict(ckpt["config"]), config, ckpt["epoch"]):
+            print(f"--resume: applying {change}", file=sys.stderr)
         checkpoint.load_model_state(model, ckpt["model"], path)
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
@@ -241,9 +331,8 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, An
     net = maybe_compile(net, config)
     log = None
     if ctx.is_main:
-        out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
-        log = MetricsLog(out_dir, config.train.tensorboard)
+        log = MetricsLog(out_dir, config.train.tensorboard, start_epoch)
     t0 = time.perf_counter()
     last_row: dict[str, float] = {}
     for epoch in range(start_epoch, o.epochs):
@@ -265,7 +354,7 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, An
             best["epoch"] = epoch + 1
         if ctx.is_main:
             assert log is not None
-            log.write(row)
+            log.write(row)  # before the checkpoints: a kill in between leaves a row that --resume drops
             tqdm.write(
                 f"epoch {epoch + 1}: train loss {row['train_loss']:.3f} err {row['train_top1_err']:.2f}% | "
                 f"test err {row['test_top1_err']:.2f}% (top-5 {row['test_top5_err']:.2f}%) | {row['train_images_per_s']:.0f} img/s"
@@ -283,9 +372,9 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, An
                 "metrics": row,
                 "wall_s": wall_before + time.perf_counter() - t0,
             }
-            checkpoint.save_atomic(state, out_dir / "last.pt")
-            if improved:
+            if improved:  # best.pt first: a kill before last.pt is written makes --resume redo this epoch
                 checkpoint.save_atomic(state, out_dir / "best.pt")
+            checkpoint.save_atomic(state, out_dir / "last.pt")
     summary = {
         "model": config.model.name,
         "options": config.model.options,
@@ -311,6 +400,8 @@ def evaluate_checkpoint(path: str | Path, data_root: str | None = None, override
     if data_root:
         raw["data"]["root"] = data_root
     for assignment in overrides:
+        if assignment.split("=", 1)[0].strip().split(".")[0] == "model":
+            raise ValueError(f"eval evaluates the checkpoint's own model; {assignment!r} cannot change it")
         apply_override(raw, assignment)
     config = from_dict(raw)
     ctx = distributed.setup(config.train.device)
