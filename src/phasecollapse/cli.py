@@ -2,6 +2,7 @@
 
     phasecollapse train CONFIG [--set section.key=value …] [--resume] [--data-dir DIR]
     phasecollapse eval CHECKPOINT [--data-dir DIR] [--set …]
+    phasecollapse reproduce table1|table2|table3 [--budget cpu|paper] [--only ROW …]
     phasecollapse models
     phasecollapse demo [--out DIR] [--data-dir DIR]
     phasecollapse bench train --model NAME --batch-size B --steps N | bench scat
@@ -96,6 +97,13 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reproduce(args: argparse.Namespace) -> int:
+    from .run.reproduce import reproduce
+
+    reproduce(args.table, args.budget, args.only, args.out, args.data_dir)
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     from .bench.speed import bench_scat, bench_train
 
@@ -126,6 +134,13 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--data-dir", help="data root, if it moved since training")
     e.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     e.set_defaults(run=_eval)
+    r = sub.add_parser("reproduce", help="run every row of a poster table (resumable), then write it beside the poster's numbers")
+    r.add_argument("table", choices=["table1", "table2", "table3"])
+    r.add_argument("--budget", choices=["cpu", "paper"], default="cpu", help="cpu: the budget recipes of configs/budget/ (default); paper: the paper's recipes (for a GPU)")
+    r.add_argument("--only", nargs="+", metavar="ROW", help="run only these rows (names in configs/reproduce/TABLE.toml)")
+    r.add_argument("--out", default="results/reproduce", help="where the runs and the table go")
+    r.add_argument("--data-dir", help="CIFAR-10 root (default: $PHASECOLLAPSE_CIFAR10_DIR)")
+    r.set_defaults(run=_reproduce)
     m = sub.add_parser("models", help="list the model registry")
     m.add_argument("--params", action="store_true", help="also print parameter counts (builds every model)")
     m.set_defaults(run=_models)

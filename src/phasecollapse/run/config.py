@@ -9,6 +9,8 @@ naming it. ``model.options`` is passed to :func:`phasecollapse.create_model`, wh
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
@@ -183,6 +185,16 @@ def from_dict(raw: dict[str, Any]) -> Config:
                 raise ValueError(f"unknown config key {section}.{key}; valid keys in [{section}]: {sorted(known)}")
             setattr(target, key, _check_type(section, known[key], value))
     return config
+
+
+#: Keys that do not change what a run computes (left out of :func:`config_hash`).
+UNHASHED = {("train", "out_dir"), ("train", "progress"), ("train", "tensorboard"), ("data", "root"), ("data", "workers")}
+
+
+def config_hash(config: Config) -> str:
+    """SHA-256 (16 hex digits) of the resolved config, without the keys of UNHASHED."""
+    flat = {f"{s}.{k}": v for s, table in config.to_dict().items() for k, v in table.items() if (s, k) not in UNHASHED}
+    return hashlib.sha256(json.dumps(flat, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def load_config(path: str | Path | None, overrides: list[str] = ()) -> Config:  # type: ignore[assignment]

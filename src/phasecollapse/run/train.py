@@ -32,7 +32,7 @@ from torch import nn
 from tqdm import tqdm
 
 from . import checkpoint, distributed
-from .config import Config, apply_override, from_dict
+from .config import Config, apply_override, config_hash, from_dict
 from .experiment import build_loaders, build_model, check_classes
 from .provenance import environment
 
@@ -203,10 +203,11 @@ def _flatten(raw: dict[str, Any]) -> dict[tuple[str, str], Any]:
     return {(section, key): value for section, table in raw.items() for key, value in table.items()}
 
 
-def check_resume(saved: Config, config: Config, epochs_done: int) -> list[str]:
+def check_resume(saved: Config, config: Config, epochs_done: int, has_results: bool) -> list[str]:
     """The changes a ``--resume`` applies, as lines; raise ValueError naming every change it
     refuses (anything that alters the computation of the epochs done or to come, except
-    more epochs with a schedule that does not depend on their number)."""
+    more epochs with a schedule that does not depend on their number). A run killed after its
+    last checkpoint but before results.json (``has_results`` False) may resume to write it."""
     before, after = _flatten(saved.to_dict()), _flatten(config.to_dict())
     applied, refused = [], []
     for key in sorted(set(before) | set(after)):
@@ -222,7 +223,7 @@ def check_resume(saved: Config, config: Config, epochs_done: int) -> list[str]:
             refused.append(change)
     if refused:
         raise ValueError(f"--resume refuses to change {'; '.join(refused)} (the checkpoint was trained with the old values; start a new run in another out_dir, or --overwrite)")
-    if config.optim.epochs <= epochs_done:
+    if config.optim.epochs < epochs_done or (config.optim.epochs == epochs_done and has_results):
         raise ValueError(f"--resume: the checkpoint has already completed {epochs_done} of optim.epochs = {config.optim.epochs}; nothing to train (results.json is left as it is)")
     return applied
 
@@ -316,7 +317,7 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool, overwrite: bool
         for key in ("optimizer", "scheduler", "best", "rng", *(() if ema is None else ("ema",))):
             if key not in ckpt:
                 raise checkpoint.CheckpointError(f"{path} has no {key} state: it can be evaluated or analysed, not resumed")
-        for change in check_resume(from_dict(ckpt["config"]), config, ckpt["epoch"]):
+        for change in check_resume(from_dict(ckpt["config"]), config, ckpt["epoch"], (out_dir / "results.json").exists()):
             print(f"--resume: applying {change}", file=sys.stderr)
         checkpoint.load_model_state(model, ckpt["model"], path)
         optimizer.load_state_dict(ckpt["optimizer"])
@@ -334,7 +335,7 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool, overwrite: bool
         (out_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
         log = MetricsLog(out_dir, config.train.tensorboard, start_epoch)
     t0 = time.perf_counter()
-    last_row: dict[str, float] = {}
+    last_row: dict[str, float] = ckpt["metrics"] if resume else {}
     for epoch in range(start_epoch, o.epochs):
         for loader in (train_loader, test_loader):
             if hasattr(loader, "set_epoch"):
@@ -378,6 +379,7 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool, overwrite: bool
     summary = {
         "model": config.model.name,
         "options": config.model.options,
+        "config_hash": config_hash(config),
         "epochs_completed": o.epochs,
         "best_top1_err": best["test_top1_err"],
         "best_top5_err": best["test_top5_err"],

@@ -1,0 +1,192 @@
+"""``phasecollapse reproduce tableN``: run every row of a poster table, then write our errors
+beside the poster's.
+
+A table is a TOML file under ``configs/reproduce/`` listing its rows: a name, a label, the
+poster's number (or none where the poster gives none), the config of each budget (``cpu``: the
+budget recipes of ``configs/budget/``; ``paper``: the paper's recipes) and the seeds. For each
+row and seed the runner resolves the config (``train.out_dir`` = ``OUT/runs/BUDGET/TABLE/ROW/seedS``)
+and hashes it; then it
+
+- skips a run whose ``results.json`` records the same hash (finished),
+- refuses a run whose ``results.json`` records another hash (never overwrites a finished row),
+- resumes a run whose ``last.pt`` exists (interrupted), else starts it.
+
+It prints a progress line per run (run i of n, elapsed, ETA from the rows done), and writes
+``OUT/tableN.json``, ``.md`` and ``.png`` (ours next to the poster's, mean and spread over
+seeds, the budget of each row: epochs, widths, wall time, images/s, machine, commit).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import CONFIG_DIR, Config, config_hash, load_config
+from .provenance import environment
+
+TABLES = ("table1", "table2", "table3")
+BUDGETS = ("cpu", "paper")
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    label: str
+    poster: float | None
+    configs: dict[str, str]
+    seeds: tuple[int, ...]
+    note: str = ""
+
+
+def read_table(table: str, config_dir: Path = CONFIG_DIR) -> tuple[str, list[Row]]:
+    """(title, rows) of ``configs/reproduce/TABLE.toml``."""
+    if table not in TABLES:
+        raise ValueError(f"unknown table {table!r}; choose one of {TABLES}")
+    path = config_dir / "reproduce" / f"{table}.toml"
+    if not path.is_file():
+        raise FileNotFoundError(f"table definition not found: {path} (run from a source checkout)")
+    raw = tomllib.loads(path.read_text())
+    rows = [
+        Row(r["name"], r["label"], r.get("poster"), {b: str(path.parent / r[b]) for b in BUDGETS if b in r}, tuple(r.get("seeds", [0])), r.get("note", ""))
+        for r in raw["rows"]
+    ]
+    return raw["title"], rows
+
+
+def resolve(row: Row, budget: str, seed: int, table: str, out: Path, data_dir: str | None) -> Config:
+    if budget not in row.configs:
+        raise ValueError(f"row {row.name} of {table} has no {budget!r} recipe")
+    run_dir = out / "runs" / budget / table / row.name / f"seed{seed}"
+    overrides = [f"train.seed={seed}", f"train.out_dir={run_dir}", "train.tensorboard=false"]
+    return load_config(row.configs[budget], overrides + ([f"data.root={data_dir}"] if data_dir else []))
+
+
+def run_state(config: Config) -> str:
+    """'finished', 'interrupted' or 'new'; raise if a finished run of another config is there."""
+    out_dir = Path(config.train.out_dir)
+    results = out_dir / "results.json"
+    if results.exists():
+        recorded = json.loads(results.read_text()).get("config_hash")
+        if recorded != config_hash(config):
+            raise ValueError(f"{out_dir} holds a finished run of another config (hash {recorded}, now {config_hash(config)}); reproduce never overwrites it: use another --out")
+        return "finished"
+    return "interrupted" if (out_dir / "last.pt").exists() else "new"
+
+
+def _summary_row(row: Row, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    errors = [r["final"]["test_top1_err"] for r in runs]
+    first = runs[0]
+    options = first.get("options", {})
+    return {
+        "name": row.name,
+        "label": row.label,
+        "note": row.note,
+        "poster_err": row.poster,
+        "err_mean": statistics.fmean(errors),
+        "err_spread": (max(errors) - min(errors)) / 2 if len(errors) > 1 else None,
+        "errors": errors,
+        "seeds": list(row.seeds),
+        "epochs": first["epochs_completed"],
+        "model": first["model"],
+        "options": options,
+        "wall_s": [r["wall_s"] for r in runs],
+        "images_per_s": [r["final"].get("train_images_per_s") for r in runs],
+        "machine": f"{first['environment']['cpu']} ({first['environment']['cpu_cores']} cores)" + (f", {first['environment']['gpu']}" if first["environment"].get("gpu") else ""),
+        "commit": sorted({r["environment"]["git_commit"] for r in runs}),
+        "config_hash": first.get("config_hash"),
+    }
+
+
+def write_table(table: str, title: str, budget: str, rows: list[dict[str, Any]], out: Path, wall_s: float) -> None:
+    """``OUT/TABLE.json``, ``.md`` and ``.png`` from the finished rows."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    record = {"table": table, "title": title, "budget": budget, "rows": rows, "wall_s": wall_s, "environment": environment()}
+    (out / f"{table}.json").write_text(json.dumps(record, indent=2))
+
+    def cell(r: dict[str, Any]) -> str:
+        spread = f" ± {r['err_spread']:.2f}" if r["err_spread"] is not None else ""
+        return f"{r['err_mean']:.2f}{spread}"
+
+    lines = [
+        f"# {title}",
+        "",
+        f"Budget `{budget}`; command `{record['environment']['command']}`.",
+        "",
+        "| row | ours: test error (%) | poster (%) | seeds | epochs | model options | wall time (min) | images/s | machine | commit |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        poster = f"{r['poster_err']:.1f}" if r["poster_err"] is not None else "—"
+        walls = ", ".join(f"{w / 60:.0f}" for w in r["wall_s"])
+        speed = ", ".join(f"{v:.0f}" for v in r["images_per_s"] if v)
+        lines.append(f"| {r['label']} | {cell(r)} | {poster} | {len(r['seeds'])} | {r['epochs']} | `{json.dumps(r['options'])}` | {walls} | {speed} | {r['machine']} | {', '.join(c[:7] for c in r['commit'])} |")
+    notes = [f"- {r['label']}: {r['note']}" for r in rows if r["note"]]
+    if notes:
+        lines += ["", *notes]
+    (out / f"{table}.md").write_text("\n".join(lines) + "\n")
+
+    fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(rows)), 3.8))
+    xs = range(len(rows))
+    ax.bar([x - 0.2 for x in xs], [r["err_mean"] for r in rows], 0.4, yerr=[r["err_spread"] or 0 for r in rows], label=f"ours ({budget} budget)")
+    ax.bar([x + 0.2 for x in xs], [r["poster_err"] or 0 for r in rows], 0.4, label="poster (300 epochs, full width)")
+    ax.set_xticks(list(xs), [r["label"] for r in rows], rotation=30, ha="right", fontsize=8)
+    ax.set(ylabel="CIFAR-10 test error (%)", title=title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / f"{table}.png", dpi=120)
+    plt.close(fig)
+
+
+def reproduce(table: str, budget: str = "cpu", only: list[str] | None = None, out: str | Path = "results/reproduce", data_dir: str | None = None, config_dir: Path = CONFIG_DIR) -> list[dict[str, Any]]:
+    """Run (or skip, or resume) every row of ``table``; write the table; return its rows."""
+    from .train import fit
+
+    if budget not in BUDGETS:
+        raise ValueError(f"unknown budget {budget!r}; choose one of {BUDGETS}")
+    out = Path(out)
+    title, rows = read_table(table, config_dir)
+    names = [r.name for r in rows]
+    unknown = sorted(set(only or []) - set(names))
+    if unknown:
+        raise ValueError(f"{table} has no row(s) {unknown}; its rows: {names}")
+    rows = [r for r in rows if not only or r.name in only]
+    jobs = [(row, seed, resolve(row, budget, seed, table, out, data_dir)) for row in rows for seed in row.seeds]
+    states = [run_state(config) for _, _, config in jobs]  # refuse before running anything
+    started, done_s = time.perf_counter(), []
+    for i, ((row, seed, config), state) in enumerate(zip(jobs, states), 1):
+        elapsed = time.perf_counter() - started
+        eta = f", ETA {statistics.fmean(done_s) * (len(jobs) - i + 1) / 60:.0f} min" if done_s else ""
+        print(f"[{table} {budget}] run {i}/{len(jobs)}: {row.name} seed {seed} ({state}); elapsed {elapsed / 60:.0f} min{eta}", flush=True)
+        if state == "finished":
+            continue
+        t0 = time.perf_counter()
+        fit(config, resume=state == "interrupted")  # its results.json records the config hash
+        done_s.append(time.perf_counter() - t0)
+    finished = []
+    for row in rows:
+        runs = [json.loads((Path(c.train.out_dir) / "results.json").read_text()) for r, _, c in jobs if r is row]
+        finished.append(_summary_row(row, runs))
+    out.mkdir(parents=True, exist_ok=True)
+    if only:  # a partial invocation refreshes the table with every row finished so far
+        finished = _all_finished(table, budget, out, data_dir, config_dir)
+    write_table(table, title, budget, finished, out, time.perf_counter() - started)
+    return finished
+
+
+def _all_finished(table: str, budget: str, out: Path, data_dir: str | None, config_dir: Path) -> list[dict[str, Any]]:
+    _, rows = read_table(table, config_dir)
+    finished = []
+    for row in rows:
+        configs = [resolve(row, budget, seed, table, out, data_dir) for seed in row.seeds]
+        if all(run_state(c) == "finished" for c in configs):
+            finished.append(_summary_row(row, [json.loads((Path(c.train.out_dir) / "results.json").read_text()) for c in configs]))
+    return finished
