@@ -10,5 +10,5 @@ them when built with ``fast=True`` (the model option ``fast``, default on):
 | :func:`.normalize.normalize`    | :class:`phasecollapse.layers.normalization.Normalization` |
 | :func:`.std_projection.standardize_project` | P_j ∘ Std of a block (:mod:`phasecollapse.layers.block`) |
 | :mod:`.banded`                  | W's spatial operator as one dense matrix product    |
-| :func:`.dtype.compute_dtype`    | (the dtype the hand-written Functions compute in)   |
+| :mod:`.dtype`                   | (the dtype each product computes in: `compute_dtype`, `operator_dtype`) |
 """

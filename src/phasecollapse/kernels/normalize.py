@@ -4,7 +4,13 @@ Paper twin: :class:`phasecollapse.layers.normalization.Normalization` with ``fas
 y = x / sqrt(Σ_channels x² + ε). With s = (‖x‖² + ε)^{−1/2} accumulated in fp32 (no fp32 copy
 of x), the backward is one reduction and one element-wise pass instead of autograd's chain:
 
-    dx = s · (g − y ⟨g, y⟩),   ⟨g, y⟩ = Σ_channels g·y per pixel.
+    dx = s · (g − y ⟨g, y⟩),   ⟨g, y⟩ = Σ_channels g·y per pixel;   dx = 0 where ‖x‖² ≤ ε.
+
+Deviation (shared with the paper twin): the authors' N, x/‖x‖, is undefined at x = 0, and with ε
+its gradient there is 1/sqrt(ε) = 1e6 per block, which the blocks compound (with Std's
+1/sqrt(1e-5)) to inf/NaN on an all-zero or subnormal batch. At *degenerate* pixels, ‖x‖² ≤ ε,
+the gradient is defined as 0 (the convention of the modulus at z = 0); elsewhere it is exact.
+The forward is unchanged.
 """
 
 from __future__ import annotations
@@ -18,10 +24,10 @@ from torch import Tensor
 class _Normalize(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: Tensor, eps: float) -> Tensor:  # type: ignore[override]
-        norm = torch.linalg.vector_norm(x, dim=1, keepdim=True, dtype=torch.promote_types(x.dtype, torch.float32))
-        scale = torch.rsqrt(norm.square_().add_(eps))  # (B, 1, H, W), fp32 or fp64
+        squared = torch.linalg.vector_norm(x, dim=1, keepdim=True, dtype=torch.promote_types(x.dtype, torch.float32)).square_()
+        scale = torch.rsqrt(squared + eps)  # (B, 1, H, W), fp32 or fp64
         y = x * scale.to(x.dtype)
-        ctx.save_for_backward(y, scale)
+        ctx.save_for_backward(y, scale.masked_fill_(squared <= eps, 0.0))  # 0: no gradient at degenerate pixels
         return y
 
     @staticmethod
@@ -32,5 +38,6 @@ class _Normalize(torch.autograd.Function):
 
 
 def normalize(x: Tensor, eps: float) -> Tensor:
-    """x (B, C, H, W) / sqrt(Σ_c x² + eps) per pixel, same shape and dtype."""
+    """x (B, C, H, W) / sqrt(Σ_c x² + eps) per pixel, same shape and dtype; gradient 0 at pixels
+    with Σ_c x² ≤ eps (see the module docstring)."""
     return _Normalize.apply(x, eps)

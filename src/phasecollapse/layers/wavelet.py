@@ -33,7 +33,8 @@ independent of the ``fast`` switch of the other layers):
       circular convolution of the reflect-padded image. It differs only by the truncation of the
       kernels (discarded L1 mass ≤ ``tolerance``, 1e-5 by default), on every pixel.
 
-    Outputs are channels-last.
+    Outputs are channels-last. The product runs in the input's dtype, autocast or not
+    (:func:`phasecollapse.kernels.dtype.operator_dtype`).
 
 Output alignment (per axis, input size M, padded size P, spec A.7):
     subsampled: output k ↔ input pixel 2k;  not subsampled: output k ↔ input pixel k;
@@ -53,7 +54,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..kernels.dtype import compute_dtype
+from ..kernels.dtype import autocast_off, operator_dtype
 from ..kernels.banded import BandedOperator
 from .complex import check_feature_map, from_complex
 from .filters import FilterBank
@@ -268,7 +269,8 @@ class Wavelet(nn.Module):
             cols = x.view(b, c, 2, m, n).permute(3, 4, 2, 0, 1).reshape(2 * m * n, b * c)
         else:
             cols = x.permute(2, 3, 0, 1).reshape(m * n, b * c)
-        out = op(cols.to(compute_dtype(x)))  # (p · n_out, b · c)
+        with autocast_off(x):  # in x's dtype: an fp32 image stays fp32 under autocast (kernels.dtype)
+            out = op(cols.to(operator_dtype(x)))  # (p · n_out, b · c)
         ph = axis_plan(m, self.bank.subsample, self.odd_size_quirk)
         pw = axis_plan(n, self.bank.subsample, self.odd_size_quirk)
         n_phi = 2 if self.complex_input else 1
@@ -284,7 +286,8 @@ class Wavelet(nn.Module):
         ih = gather_index(ph, self.radius).to(x.device)
         iw = gather_index(pw, self.radius).to(x.device)
         xg = x[:, :, ih[:, None], iw[None, :]]
-        out = F.conv2d(xg, self.weight.to(xg.dtype), stride=ph.stride, groups=self.in_channels)
+        with autocast_off(xg):  # in x's dtype, as _dense
+            out = F.conv2d(xg, self.weight.to(operator_dtype(xg)), stride=ph.stride, groups=self.in_channels)
         b, _, h, w = out.shape
         out = out.view(b, self.in_channels, -1, h, w)
         n_phi = 2 if self.complex_input else 1
