@@ -132,6 +132,10 @@ class _StdProject(torch.autograd.Function):
         return (g_w.to(weight.dtype), None, None, None, None, None, *grads_u)
 
 
+# Eager even inside torch.compile: inductor's code for this kernel ran 1.6× slower than eager on
+# the CPU (LScat + skip, width 0.25, batch 128, bf16: step 0.418 s fully compiled, 0.293 s with
+# this kernel eager, measured side by side).
+@torch.compiler.disable
 def standardize_project(
     parts: list[Tensor], weight: Tensor, complex_channels: int, eps: float, running: tuple[Tensor, Tensor] | None = None
 ) -> tuple[Tensor, Tensor, Tensor]:

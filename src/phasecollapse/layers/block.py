@@ -70,7 +70,7 @@ class LScatBlock(nn.Module):
         complex_input: bool,
         nonlinearity: str = "mod",
         skip: bool = True,
-        wavelet: Algorithm = "spatial",
+        wavelet: Algorithm = "auto",
         odd_size_quirk: bool = True,
         input_size: int | None = None,
         fast: bool = True,

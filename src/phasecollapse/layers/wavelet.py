@@ -5,14 +5,15 @@ For an input x with C channels (real, or complex as real pairs), W returns two b
     phi = x ∗ φ                       (C channels, real iff x is real)
     psi = x ∗ ψ_k, k = 0 … L−1        (L·C complex channels, index c·L + k)
 
-optionally subsampled by 2. Two algorithms compute the same linear map (the model option ``wavelet``;
-independent of the ``fast`` switch of the other layers):
+optionally subsampled by 2. Two algorithms compute the same linear map, and ``auto`` picks
+between them (the model option ``wavelet``; independent of the ``fast`` switch of the other
+layers):
 
 ``fft``
     The authors' pipeline (spec A.7) on torch complex tensors: reflection padding to
     P×Q, FFT, multiplication by the real Fourier multipliers, spectral folding (average of the
     four quadrants) when subsampling, inverse FFT, crop.
-``spatial`` (default)
+``spatial``
     W's spatial operator T (the ``fft`` pipeline applied to impulses), applied the way that
     runs fastest here, chosen by map size (measured on the CIFAR-10 LScat, see
     ``results/bench``):
@@ -35,6 +36,11 @@ independent of the ``fast`` switch of the other layers):
 
     Outputs are channels-last. The product runs in the input's dtype, autocast or not
     (:func:`phasecollapse.kernels.dtype.operator_dtype`).
+``auto`` (default)
+    ``spatial`` on small maps on every device; on large maps ``spatial`` on the CPU and ``fft``
+    on CUDA, where the grouped convolution with 2 channels per group is slow (measured on an
+    H200, ImageNet LScat + skip, batch 64, bf16: 81 img/s with the convolution, 330 with the
+    FFT; ``results/bench/imagenet_wavelet_cuda.json``).
 
 Output alignment (per axis, input size M, padded size P, spec A.7):
     subsampled: output k ↔ input pixel 2k;  not subsampled: output k ↔ input pixel k;
@@ -59,7 +65,7 @@ from ..kernels.banded import BandedOperator
 from .complex import check_feature_map, from_complex
 from .filters import FilterBank
 
-Algorithm = Literal["spatial", "fft"]
+Algorithm = Literal["auto", "spatial", "fft"]
 
 
 @dataclass(frozen=True)
@@ -195,8 +201,8 @@ class Wavelet(nn.Module):
         in_channels: C, the number of (real or complex) input channels.
         complex_input: whether x holds complex real pairs (B, 2C, H, W) or real maps (B, C, H, W).
         algorithm: ``"spatial"`` (the spatial operator: banded or dense matrix product on small
-            maps, compact-kernel convolution on large ones) or ``"fft"`` (the authors' FFT
-            pipeline, spec A.7).
+            maps, compact-kernel convolution on large ones), ``"fft"`` (the authors' FFT
+            pipeline, spec A.7) or ``"auto"`` (spatial, except FFT for large maps on CUDA).
         odd_size_quirk: reproduce the authors' odd-size cropping (7 → 6); see module docstring.
         tolerance: relative L1 mass the spatial algorithm may drop (compact kernels, banded operator).
 
@@ -210,13 +216,13 @@ class Wavelet(nn.Module):
         bank: FilterBank,
         in_channels: int,
         complex_input: bool,
-        algorithm: Algorithm = "spatial",
+        algorithm: Algorithm = "auto",
         odd_size_quirk: bool = True,
         tolerance: float = 1e-5,
     ) -> None:
         super().__init__()
-        if algorithm not in ("spatial", "fft"):
-            raise ValueError(f"unknown wavelet algorithm {algorithm!r}; expected 'spatial' or 'fft'")
+        if algorithm not in ("auto", "spatial", "fft"):
+            raise ValueError(f"unknown wavelet algorithm {algorithm!r}; expected 'auto', 'spatial' or 'fft'")
         self.bank, self.in_channels, self.complex_input = bank, in_channels, complex_input
         self.algorithm, self.odd_size_quirk = algorithm, odd_size_quirk
         self.tolerance = tolerance
@@ -249,7 +255,9 @@ class Wavelet(nn.Module):
             return self._fft(x)
         self.prepare(x.shape[-2], x.shape[-1])
         op = self._operators.get((x.shape[-2], x.shape[-1]))
-        return self._conv(x) if op is None else self._dense(x, op)
+        if op is not None:
+            return self._dense(x, op)
+        return self._fft(x) if self.algorithm == "auto" and x.is_cuda else self._conv(x)
 
     def prepare(self, height: int, width: int) -> None:
         """Build the spatial operator for (height, width) inputs now.
@@ -257,7 +265,7 @@ class Wavelet(nn.Module):
         The first forward at a new size builds it otherwise; under ``torch.compile`` that would
         be traced, so models that know their input size call this at construction.
         """
-        if self.algorithm != "spatial" or (height, width) in self._operators:
+        if self.algorithm == "fft" or (height, width) in self._operators:
             return
         if dense_operator_size(self.bank, height, width, self.complex_input, self.odd_size_quirk) <= DENSE_LIMIT:
             self._operators[(height, width)] = banded_operator(self.bank, height, width, self.complex_input, self.odd_size_quirk, self.tolerance)
@@ -293,6 +301,7 @@ class Wavelet(nn.Module):
         n_phi = 2 if self.complex_input else 1
         return out[:, :, :n_phi].flatten(1, 2), out[:, :, n_phi:].flatten(1, 2)
 
+    @torch.compiler.disable  # inductor has no complex64 kernels (seen on CUDA: KeyError 'complex64'); eager here
     def _fft(self, x: Tensor) -> tuple[Tensor, Tensor]:
         x = x.float()
         z = torch.view_as_complex(x.unflatten(1, (-1, 2)).movedim(2, -1).contiguous()) if self.complex_input else x.to(torch.complex64)

@@ -50,7 +50,7 @@ class LScat(nn.Module):
         nonlinearity: str = "mod",
         skip: bool = True,
         in_channels: int = 3,
-        wavelet: Algorithm = "spatial",
+        wavelet: Algorithm = "auto",
         odd_size_quirk: bool = True,
         fast: bool = True,
     ) -> None:

@@ -81,7 +81,7 @@ def _lscat(dataset: str, skip: bool) -> Callable[..., nn.Module]:
         widths: Sequence[int] | None = None,
         L: int = L0,
         num_classes: int = classes,
-        wavelet: Algorithm = "spatial",
+        wavelet: Algorithm = "auto",
         odd_size_quirk: bool = True,
         fast: bool = True,
     ) -> nn.Module:
