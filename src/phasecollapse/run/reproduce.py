@@ -171,13 +171,8 @@ def reproduce(table: str, budget: str = "cpu", only: list[str] | None = None, ou
         t0 = time.perf_counter()
         fit(config, resume=state == "interrupted")  # its results.json records the config hash
         done_s.append(time.perf_counter() - t0)
-    finished = []
-    for row in rows:
-        runs = [json.loads((Path(c.train.out_dir) / "results.json").read_text()) for r, _, c in jobs if r is row]
-        finished.append(_summary_row(row, runs))
     out.mkdir(parents=True, exist_ok=True)
-    if only:  # a partial invocation refreshes the table with every row finished so far
-        finished = _all_finished(table, budget, out, data_dir, config_dir)
+    finished = _all_finished(table, budget, out, data_dir, config_dir)  # with --only: every row finished so far
     write_table(table, title, budget, finished, out, time.perf_counter() - started)
     return finished
 
