@@ -53,7 +53,8 @@ def test_reproduce_runs_skips_resumes_and_never_overwrites(tmp_path: Path, capsy
     record = json.loads((out / "table2.json").read_text())
     assert record["rows"][0]["poster_err"] == 7.7 and (out / "table2.md").read_text().count("| mod |") == 1
     assert (out / "table2.png").stat().st_size > 0
-    assert "run 3/3: cst seed 0 (new)" in capsys.readouterr().out
+    printed = capsys.readouterr().out  # seed-major: every row's first seed before any second seed
+    assert printed.index("run 1/3: mod seed 0") < printed.index("run 2/3: cst seed 0") < printed.index("run 3/3: mod seed 1")
     # Finished rows are skipped (same resolved config): nothing retrained.
     mtime = (out / "runs/cpu/table2/mod/seed0/last.pt").stat().st_mtime_ns
     reproduce("table2", "cpu", ["mod"], out, None, configs)

@@ -78,7 +78,7 @@ def run_state(config: Config) -> str:
     return "interrupted" if (out_dir / "last.pt").exists() else "new"
 
 
-def _summary_row(row: Row, runs: list[dict[str, Any]]) -> dict[str, Any]:
+def _summary_row(row: Row, seeds: list[int], runs: list[dict[str, Any]]) -> dict[str, Any]:
     errors = [r["final"]["test_top1_err"] for r in runs]
     first = runs[0]
     options = first.get("options", {})
@@ -90,7 +90,8 @@ def _summary_row(row: Row, runs: list[dict[str, Any]]) -> dict[str, Any]:
         "err_mean": statistics.fmean(errors),
         "err_spread": (max(errors) - min(errors)) / 2 if len(errors) > 1 else None,
         "errors": errors,
-        "seeds": list(row.seeds),
+        "seeds": seeds,
+        "seeds_planned": list(row.seeds),
         "epochs": first["epochs_completed"],
         "model": first["model"],
         "options": options,
@@ -128,7 +129,7 @@ def write_table(table: str, title: str, budget: str, rows: list[dict[str, Any]],
         poster = f"{r['poster_err']:.1f}" if r["poster_err"] is not None else "—"
         walls = ", ".join(f"{w / 60:.0f}" for w in r["wall_s"])
         speed = ", ".join(f"{v:.0f}" for v in r["images_per_s"] if v)
-        lines.append(f"| {r['label']} | {cell(r)} | {poster} | {len(r['seeds'])} | {r['epochs']} | `{json.dumps(r['options'])}` | {walls} | {speed} | {r['machine']} | {', '.join(c[:7] for c in r['commit'])} |")
+        lines.append(f"| {r['label']} | {cell(r)} | {poster} | {len(r['seeds'])} of {len(r['seeds_planned'])} | {r['epochs']} | `{json.dumps(r['options'])}` | {walls} | {speed} | {r['machine']} | {', '.join(c[:7] for c in r['commit'])} |")
     notes = [f"- {r['label']}: {r['note']}" for r in rows if r["note"]]
     if notes:
         lines += ["", *notes]
@@ -159,7 +160,9 @@ def reproduce(table: str, budget: str = "cpu", only: list[str] | None = None, ou
     if unknown:
         raise ValueError(f"{table} has no row(s) {unknown}; its rows: {names}")
     rows = [r for r in rows if not only or r.name in only]
-    jobs = [(row, seed, resolve(row, budget, seed, table, out, data_dir)) for row in rows for seed in row.seeds]
+    # Seed-major: every row's first seed runs before any second seed, so a cut-off pass still
+    # leaves one complete table.
+    jobs = [(row, seed, resolve(row, budget, seed, table, out, data_dir)) for k in range(max(len(r.seeds) for r in rows)) for row in rows for seed in row.seeds[k : k + 1]]
     states = [run_state(config) for _, _, config in jobs]  # refuse before running anything
     started, done_s = time.perf_counter(), []
     for i, ((row, seed, config), state) in enumerate(zip(jobs, states), 1):
@@ -171,6 +174,11 @@ def reproduce(table: str, budget: str = "cpu", only: list[str] | None = None, ou
         t0 = time.perf_counter()
         fit(config, resume=state == "interrupted")  # its results.json records the config hash
         done_s.append(time.perf_counter() - t0)
+        _write_finished(table, title, budget, out, data_dir, config_dir, started)  # the table grows run by run
+    return _write_finished(table, title, budget, out, data_dir, config_dir, started)
+
+
+def _write_finished(table: str, title: str, budget: str, out: Path, data_dir: str | None, config_dir: Path, started: float) -> list[dict[str, Any]]:
     out.mkdir(parents=True, exist_ok=True)
     finished = _all_finished(table, budget, out, data_dir, config_dir)  # with --only: every row finished so far
     write_table(table, title, budget, finished, out, time.perf_counter() - started)
@@ -182,6 +190,7 @@ def _all_finished(table: str, budget: str, out: Path, data_dir: str | None, conf
     finished = []
     for row in rows:
         configs = [resolve(row, budget, seed, table, out, data_dir) for seed in row.seeds]
-        if all(run_state(c) == "finished" for c in configs):
-            finished.append(_summary_row(row, [json.loads((Path(c.train.out_dir) / "results.json").read_text()) for c in configs]))
+        done = [(seed, c) for seed, c in zip(row.seeds, configs) if run_state(c) == "finished"]
+        if done:  # a row shows the seeds finished so far
+            finished.append(_summary_row(row, [s for s, _ in done], [json.loads((Path(c.train.out_dir) / "results.json").read_text()) for _, c in done]))
     return finished
