@@ -43,51 +43,6 @@ def test_linear_probe_on_clusters() -> None:
     assert linear_probe_error(train, ytr, test, yte) < 2.0
 
 
-def test_translation_error_zero_at_zero_and_below_bound_for_band_limited_inputs() -> None:
-    import math
-
-    from phasecollapse.analysis.translation import frequency_grid, phase_shift_errors, spectral_moments
-    from phasecollapse.layers.filters import FilterBank
-
-    # One octave coarser than F0 (σ = 1.6, ξ = 3π/8): F0's ψ̂ wraps around ±π, so that for real
-    # images the mirrored spectrum at −ξ passes through it (tested in the translation report).
-    bank = FilterBank("j=1", 4, 1.6, 3 * math.pi / 8, 1.0, 1.6, False)
-    psi = torch.from_numpy(bank.multipliers(32, 32)[2])  # θ = 0
-    xi, sigma = spectral_moments(psi)
-    assert abs(xi[0] - 3 * math.pi / 8) < 0.1 and abs(xi[1]) < 1e-9 and 0.3 < sigma < 1.5
-    # Inputs band-limited to |ω − ξ| ≤ r: the error is at most r|τ|, for any shift.
-    r = 0.6
-    mask = ((frequency_grid(32, 32) - xi).norm(dim=-1) <= r).double()
-    noise = torch.fft.fft2(torch.randn(16, 32, 32, dtype=torch.float64, generator=torch.Generator().manual_seed(0)))
-    images = torch.fft.ifft2(noise * (mask + mask.flip(0, 1).roll((1, 1), (0, 1)))).real
-    shifts = torch.tensor([[0.0, 0.0], [0.3, 0.0], [0.0, 0.7], [1.0, 1.0], [1.5, -0.5]])
-    errors = phase_shift_errors(images, psi, shifts)
-    assert errors[0] < 1e-12
-    bound = r * shifts.norm(dim=1)
-    assert (errors[1:] <= bound[1:] + 1e-9).all(), (errors, bound)
-    assert (errors[1:] > 0.05 * bound[1:]).all()  # and the bound is not vacuous
-
-
-def test_phase_preserving_nonlinearities_keep_zero_means_modulus_does_not() -> None:
-    from phasecollapse.analysis.symmetry import mean_ratio, symmetry_study
-    from phasecollapse.data import textures
-    from phasecollapse.layers.filters import filter_bank
-
-    # Circularly symmetric synthetic z: ratio ≈ 0; its modulus: ratio 1.
-    z = torch.randn(400, 3, 4, 4, dtype=torch.complex64)
-    labels = torch.arange(2).repeat_interleave(200)
-    assert mean_ratio(z, labels).max() < 0.1
-    assert torch.allclose(mean_ratio(z.abs(), labels), torch.ones(2, 3, dtype=torch.float64))
-    x, y = textures.generate(4, 32, seed=3)
-    result = symmetry_study(x, y, filter_bank("F0", 4))
-    averages = result["mean_ratio_average"]
-    for name in ("z", "cst", "ms", "mc", "tanh"):
-        assert averages[name] < 0.05, (name, averages)
-    assert averages["mod"] == 1.0
-    counts = torch.tensor(result["phase_histogram"][0])
-    assert counts.min() > 0.5 * counts.mean()  # phases spread over the circle
-
-
 def test_relu_identity_to_machine_precision() -> None:
     from phasecollapse.analysis.relu import dead_zone_abs, even_odd_parts, soft_threshold
 
@@ -97,18 +52,6 @@ def test_relu_identity_to_machine_precision() -> None:
         even, odd = even_odd_parts(y, b)
         torch.testing.assert_close(even, dead_zone_abs(y, b) / 2, atol=1e-15, rtol=0)
         torch.testing.assert_close(odd, soft_threshold(y, b) / 2, atol=1e-15, rtol=0)
-
-
-def test_relu_energy_shares_of_a_bias_free_resnet() -> None:
-    import phasecollapse as pc
-    from phasecollapse.analysis.relu import relu_energy_shares
-
-    shares = relu_energy_shares(pc.create_model("resnet20_cifar10"), torch.randn(16, 3, 32, 32))
-    assert len(shares) == 1 + 2 * 9
-    for s in shares:
-        assert abs(s["even_share"] + s["odd_share"] - 1) < 1e-12
-    # After BN (zero batch mean, no shift at init), b = 0: ReLU(y) = |y|/2 + y/2, equal energies.
-    assert abs(shares[0]["even_share"] - 0.5) < 1e-6
 
 
 def test_effective_rank_and_truncation() -> None:

@@ -81,3 +81,70 @@ def test_reproduce_rejects_unknown_rows_and_budgets(tmp_path: Path) -> None:
         reproduce("table2", "paper", None, tmp_path / "out", None, configs)
     with pytest.raises(ValueError, match="unknown table"):
         reproduce("table9", "cpu", None, tmp_path / "out", None, configs)
+
+
+def test_pj_tradeoff_table_resolves_and_reuses_table2_dense_runs() -> None:
+    from phasecollapse.run.config import config_hash
+    from phasecollapse.run.reproduce import table_kind
+
+    _, rows = read_table("pj_tradeoff")
+    assert table_kind("pj_tradeoff") == "tradeoff" and table_kind("table2") == "poster"
+    out = Path("/tmp/unused")
+    dense = resolve(rows[0], "cpu", 0, "pj_tradeoff", out, None)
+    skip_mod = resolve(next(r for r in read_table("table2")[1] if r.name == "skip_mod"), "cpu", 0, "table2", out, None)
+    assert dense.train.out_dir == skip_mod.train.out_dir and config_hash(dense) == config_hash(skip_mod)
+    for row in rows[1:]:
+        config = resolve(row, "cpu", row.seeds[0], "pj_tradeoff", out, None)
+        assert config.train.out_dir.endswith(f"cpu/pj_tradeoff/{row.name}/seed0") and config.model.options["projection"]["kind"] in ("lowrank", "orientation", "grouped")
+        with pytest.raises(ValueError, match="no 'paper' recipe"):
+            resolve(row, "paper", 0, "pj_tradeoff", out, None)
+
+
+def test_reproduce_tradeoff_table_adds_costs_and_reuses_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    configs = tmp_path / "configs"
+    (configs / "reproduce").mkdir(parents=True)
+    (configs / "mod.toml").write_text(TINY.format(nl="mod", epochs=1))
+    (configs / "lowrank.toml").write_text('extends = "mod.toml"\n[model]\noptions = { projection = { kind = "lowrank", rank = 0.25 } }\n')
+    (configs / "reproduce" / "table2.toml").write_text('title = "tiny"\n[[rows]]\nname = "mod"\nlabel = "mod"\ncpu = "../mod.toml"\n')
+    (configs / "reproduce" / "pj_tradeoff.toml").write_text(
+        'title = "tiny trade-off"\nkind = "tradeoff"\n'
+        '[[rows]]\nname = "dense"\nlabel = "dense"\ncpu = "../mod.toml"\nruns = "table2/mod"\n'
+        '[[rows]]\nname = "lowrank"\nlabel = "low rank"\ncpu = "../lowrank.toml"\n'
+    )
+    out = tmp_path / "out"
+    reproduce("table2", "cpu", None, out, None, configs)
+    mtime = (out / "runs/cpu/table2/mod/seed0/last.pt").stat().st_mtime_ns
+    capsys.readouterr()
+    rows = reproduce("pj_tradeoff", "cpu", None, out, None, configs)
+    printed = capsys.readouterr().out
+    assert "dense seed 0 (finished)" in printed and "lowrank seed 0 (new)" in printed  # the Table 2 run is reused
+    assert (out / "runs/cpu/table2/mod/seed0/last.pt").stat().st_mtime_ns == mtime
+    dense, lowrank = rows
+    assert dense["cost"]["projection_params"] == dense["cost"]["dense_projection_params"]
+    assert lowrank["cost"]["projection_params"] < dense["cost"]["projection_params"] and lowrank["cost"]["macs"] < dense["cost"]["macs"]
+    assert lowrank["cost"]["params"] < dense["cost"]["params"] and lowrank["images_per_s"][0] > 0
+    md = (out / "pj_tradeoff.md").read_text()
+    assert "| P_j params | ÷ dense P_j | total params | MACs / image (M) |" in md and f"| {dense['cost']['projection_params']:,} | 1.00 |" in md
+    assert json.loads((out / "pj_tradeoff.json").read_text())["rows"][1]["cost"] == lowrank["cost"]
+    assert (out / "pj_tradeoff.png").stat().st_size > 0
+
+
+def test_recipe_ablation_adds_one_knob_per_row() -> None:
+    """configs/reproduce/recipe.toml: each row differs from the one above in exactly its knob."""
+    import dataclasses
+
+    _, rows = read_table("recipe")
+    flat = []
+    for row in rows:
+        config = dataclasses.asdict(resolve(row, "cpu", 0, "recipe", Path("/tmp/unused"), None))
+        flat.append({(section, key): value for section, values in config.items() if isinstance(values, dict) for key, value in values.items() if key != "out_dir"})
+    changed = [sorted(k for k in b if a.get(k) != b[k]) for a, b in zip(flat, flat[1:])]
+    assert changed == [
+        [("optim", "schedule"), ("optim", "warmup_epochs")],
+        [("optim", "lr")],
+        [("optim", "nesterov")],
+        [("optim", "label_smoothing")],
+        [("optim", "weight_decay")],
+        [("optim", "ema_decay")],
+    ], changed
+    assert flat[0][("optim", "epochs")] == 6 and flat[0][("optim", "lr")] == 0.01

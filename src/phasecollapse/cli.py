@@ -2,13 +2,14 @@
 
     phasecollapse train CONFIG [--set section.key=value …] [--resume] [--data-dir DIR]
     phasecollapse eval CHECKPOINT [--data-dir DIR] [--set …]
-    phasecollapse reproduce table1|table2|table3 [--budget cpu|paper] [--only ROW …]
+    phasecollapse reproduce table1|table2|table3|pj_tradeoff|recipe [--budget cpu|paper] [--only ROW …]
     phasecollapse models
     phasecollapse demo [--out DIR] [--data-dir DIR]
     phasecollapse bench train --model NAME --batch-size B --steps N | bench scat
-    phasecollapse analyze translation|symmetry [--data textures|cifar10] [--out DIR]
-    phasecollapse analyze separation CHECKPOINT … [--out DIR]
-    phasecollapse analyze relu [CHECKPOINT] | operators CHECKPOINT [--out DIR]
+    phasecollapse analyze translation [--data textures|cifar10] [--out DIR]
+    phasecollapse analyze symmetry [LSCAT_CHECKPOINT …] [--data textures|cifar10] [--out DIR]
+    phasecollapse analyze separation|variability|skip LSCAT_CHECKPOINT … [--out DIR]
+    phasecollapse analyze relu [RESNET_CHECKPOINT] | operators LSCAT_CHECKPOINT [--out DIR]
 
 Experiments are config files (``configs/``); ``--set`` overrides any key, validated.
 ``--data-dir`` names the data set's root in every subcommand (CIFAR-10: the folder holding
@@ -82,12 +83,15 @@ def _analyze(args: argparse.Namespace) -> int:
     if args.samples is not None and args.samples < 1:
         raise ValueError(f"--samples must be a positive number of images, got {args.samples}")
     n = {} if args.samples is None else {"samples": args.samples}
-    if args.study in ("translation", "symmetry"):
-        getattr(report, args.study)(out, args.data, data_dir=args.data_dir, **n)
-    elif args.study == "separation":
+    if args.study == "translation":
+        report.translation(out, args.data, data_dir=args.data_dir, **n)
+    elif args.study == "symmetry":
+        report.symmetry(out, args.data, checkpoints=args.checkpoints, data_dir=args.data_dir, **n)
+    elif args.study in ("separation", "variability", "skip"):
         if not args.checkpoints:
-            raise ValueError("analyze separation needs at least one checkpoint")
-        report.separation(out, args.checkpoints, probe=not args.no_probe, **n)
+            raise ValueError(f"analyze {args.study} needs at least one checkpoint")
+        probe = {} if args.study == "variability" else {"probe": not args.no_probe}
+        getattr(report, args.study)(out, args.checkpoints, **probe, **n)
     elif args.study == "relu":
         report.relu(out, args.checkpoints[0] if args.checkpoints else None, **n)
     else:
@@ -135,7 +139,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     e.set_defaults(run=_eval)
     r = sub.add_parser("reproduce", help="run every row of a poster table (resumable), then write it beside the poster's numbers")
-    r.add_argument("table", choices=["table1", "table2", "table3"])
+    r.add_argument("table", choices=["table1", "table2", "table3", "pj_tradeoff", "recipe"])
     r.add_argument("--budget", choices=["cpu", "paper"], default="cpu", help="cpu: the budget recipes of configs/budget/ (default); paper: the paper's recipes (for a GPU)")
     r.add_argument("--only", nargs="+", metavar="ROW", help="run only these rows (names in configs/reproduce/TABLE.toml)")
     r.add_argument("--out", default="results/reproduce", help="where the runs and the table go")
@@ -160,12 +164,12 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="results/bench")
     b.set_defaults(run=_bench)
     a = sub.add_parser("analyze", help="measure why phase collapse works (JSON + PNG)")
-    a.add_argument("study", choices=["translation", "symmetry", "separation", "relu", "operators"])
-    a.add_argument("checkpoints", nargs="*", help="trained checkpoints (separation: several; relu, operators: one)")
+    a.add_argument("study", choices=["translation", "symmetry", "separation", "variability", "skip", "relu", "operators"])
+    a.add_argument("checkpoints", nargs="*", help="trained checkpoints (symmetry, separation, variability, skip: LScats, several; relu: one ResNet; operators: one LScat)")
     a.add_argument("--out", default="results/analysis", help="output directory")
     a.add_argument("--data", default="textures", choices=["textures", "cifar10"], help="images for translation / symmetry")
     a.add_argument("--data-dir", default=None, help="CIFAR-10 root (default: $PHASECOLLAPSE_CIFAR10_DIR)")
-    a.add_argument("--samples", type=int, default=None, help="images per split (default: separation 1024, relu 512, operators 256)")
+    a.add_argument("--samples", type=int, default=None, help="images per split (default: separation 1024, symmetry, skip and relu 1000, variability and operators 256)")
     a.add_argument("--no-probe", action="store_true", help="skip the linear probes (faster)")
     a.set_defaults(run=_analyze)
     return p

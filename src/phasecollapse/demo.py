@@ -5,6 +5,10 @@ soft-thresholding (phase-preserving), on :mod:`phasecollapse.data.textures` (no 
 when a CIFAR-10 directory is given or ``$PHASECOLLAPSE_CIFAR10_DIR`` is set, on a CIFAR-10
 subset too. Prints the test errors and the class-mean separation at the last block, and
 writes ``summary.json``, ``summary.md``, ``learning_curves.png`` and ``separation.png``.
+
+Beside the live runs it prints the committed CIFAR-10 result of the checkout,
+``results/reproduce/table2.json`` (``phasecollapse reproduce table2``: full CIFAR-10, 8 epochs at
+a quarter of the paper's widths), labelled as committed, with its budget, machine and commit.
 """
 
 from __future__ import annotations
@@ -35,6 +39,22 @@ NONLINEARITIES = {"cst": "LScat + skip (cst)", "mod": "LScat + skip (mod)"}
 TEXTURES = ("textures (4 classes)", "budget/textures.toml")
 CIFAR10 = ("CIFAR-10 subset", "budget/demo_cifar10_subset.toml")
 ANALYSIS_SAMPLES = 1024
+#: The committed Table 2 of the source checkout (absent from an installed wheel: then skipped).
+COMMITTED_TABLE2 = CONFIG_DIR.parent / "results" / "reproduce" / "table2.json"
+
+
+def committed_table2(path: Path = COMMITTED_TABLE2) -> str | None:
+    """The committed Table 2 rows as text, labelled with their budget and provenance; None if absent."""
+    if not path.exists():
+        return None
+    record = json.loads(path.read_text())
+    lines = [f"Committed result, not run now: {record['title']} (`phasecollapse reproduce table2 --budget {record['budget']}`, {path})",
+             f"| {'row':22} | ours (%) | poster (%) | seeds | epochs | machine | commit |"]
+    for r in record["rows"]:
+        poster = f"{r['poster_err']:.1f}" if r["poster_err"] is not None else "—"
+        spread = f" ± {r['err_spread']:.1f}" if r["err_spread"] is not None else ""
+        lines.append(f"| {r['label']:22} | {r['err_mean']:.1f}{spread} | {poster} | {len(r['seeds'])} | {r['epochs']} | {r['machine']} | {', '.join(c[:7] for c in r['commit'])} |")
+    return "\n".join(lines)
 
 
 def _experiment(label: str, recipe: str, overrides: list[str], nonlinearity: str, out: Path) -> dict[str, Any]:
@@ -110,6 +130,9 @@ def run_demo(out_dir: str | os.PathLike[str] = "demo_output", cifar10_root: str 
         experiments.append((*CIFAR10, [f"data.root={root}", *extra]))
     results = [_experiment(label, recipe, overrides, nl, out) for label, recipe, overrides in experiments for nl in NONLINEARITIES]
     table = _table(results)
+    committed = committed_table2()
+    if committed:
+        table += "\n\n" + committed
     _plots(results, out)
     wall = time.perf_counter() - start
     (out / "summary.md").write_text(f"# phasecollapse demo\n\n```\n{table}\n```\n\nWall time: {wall:.0f} s.\n")

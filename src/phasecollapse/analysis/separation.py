@@ -13,8 +13,16 @@ zero class means, so their Fisher ratio stays near 0 and their NCM error near ch
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
+
+
+def flat_features(values: Tensor) -> Tensor:
+    """(N, …) real or complex → (N, D) float64, complex entries as (Re, Im) pairs."""
+    v = torch.view_as_real(values) if values.is_complex() else values
+    return v.reshape(len(v), -1).double()
 
 
 @torch.no_grad()
@@ -43,6 +51,31 @@ def fisher_ratio(features: Tensor, labels: Tensor) -> float:
     between = (p * (means - f.mean(0)).square().sum(1)).sum()
     within = (f - means[labels]).square().sum(1).mean()
     return float(between / within)
+
+
+def between_class_fraction(features: Tensor, labels: Tensor) -> float:
+    """Σ_c p_c ‖μ_c − μ‖² / E‖f‖² of features (N, D): the share of the energy in the class means
+    beyond the global mean, per coordinate (for a flattened map: per channel *and position*,
+    which is what a linear head sees)."""
+    k = int(labels.max()) + 1
+    f = features.double()
+    p = torch.bincount(labels, minlength=k).double() / len(labels)
+    return float((p * (class_means(f, labels, k) - f.mean(0)).square().sum(1)).sum() / f.square().sum(1).mean())
+
+
+def permutation_test(statistic: Callable[[Tensor, Tensor], float], features: Tensor, labels: Tensor, permutations: int = 20, seed: int = 0) -> dict[str, float]:
+    """``statistic(features, labels)`` against its label-permutation null (see the module docstring)."""
+    g = torch.Generator().manual_seed(seed)
+    observed = statistic(features, labels)
+    null = torch.tensor([statistic(features, labels[torch.randperm(len(labels), generator=g)]) for _ in range(permutations)], dtype=torch.float64)
+    std = float(null.std()) if permutations > 1 else float("nan")
+    return {
+        "observed": observed,
+        "null_mean": float(null.mean()),
+        "null_std": std,
+        "z": (observed - float(null.mean())) / std if std > 0 else float("inf"),
+        "p_value": (1 + int((null >= observed).sum())) / (1 + permutations),
+    }
 
 
 def ncm_error(train: Tensor, train_labels: Tensor, test: Tensor, test_labels: Tensor) -> float:

@@ -62,7 +62,7 @@ class TorchComplexLScat(nn.Module):
         parts = u_parts(phi, psi, lambda z: self._rho(block, z), block.skip, block.complex_input, block.rho.complex_output, lambda t: t.to(torch.complex64), lambda ts: torch.cat(ts, 1))
         u = torch.cat([p.to(torch.complex64) for p in parts], 1)
         v = self._std(block, u)
-        w = block.proj.weight
+        w = block.proj.pairs()
         re, im = w[..., 0], w[..., 1]
         stacked_weight = torch.cat([torch.cat([re, -im], 1), torch.cat([im, re], 1)], 0)[:, :, None, None]
         out = F.conv2d(torch.cat([v.real, v.imag], 1), stacked_weight)

@@ -152,3 +152,17 @@ def standardize_project(
         out, mean, var, _, _ = _forward(weight, running_mean, running_var, complex_channels, eps, tuple(parts))
         return out.view(b, h, w, -1).permute(0, 3, 1, 2), mean, var
     return _StdProject.apply(weight, running_mean, running_var, complex_channels, eps, (b, h, w), *parts)
+
+
+def factored_standardize_project(
+    parts: list[Tensor], right: Tensor, left: Tensor, complex_channels: int, eps: float, running: tuple[Tensor, Tensor] | None = None
+) -> tuple[Tensor, Tensor, Tensor]:
+    """(Y, μ, v) with Y = L (R Std(cat(parts))) for a P_j whose real weight factors as L R
+    (a low-rank P_j = A B: R (2r, 2·Cc + Cr) of B, L (2K, 2r) of A): the fused kernel with R,
+    then one GEMM with L, r·(2·Cc + Cr + 2K)·2 real MACs per pixel instead of 2K·(2·Cc + Cr).
+
+    Paper twin: ``proj(std(cat(parts)))`` with the materialised weight L R (tested, output and gradient).
+    """
+    z, mean, var = standardize_project(parts, right, complex_channels, eps, running)
+    y = torch.matmul(z.permute(0, 2, 3, 1), left.to(z.dtype).t())  # (B, H, W, 2K): channels-last
+    return y.permute(0, 3, 1, 2), mean, var

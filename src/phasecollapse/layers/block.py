@@ -16,27 +16,30 @@ P_j, whose unitary initialisation is invariant in law to it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 import torch
 from torch import Tensor, nn
 
-from ..kernels.std_projection import standardize_project
+from ..kernels.std_projection import factored_standardize_project, standardize_project
 from .complex import real_to_pairs
 from .filters import FilterBank
 from .nonlinearities import create_nonlinearity
 from .normalization import Normalization
-from .projection import ComplexProjection
 from .standardization import Standardization
+from .structured_projection import ProjectionSpec, ULayout, create_projection
 from .wavelet import Algorithm, Wavelet, axis_plan
 
+T = TypeVar("T")
 
-def u_parts(phi: Tensor, psi: Tensor, rho: Callable[[Tensor], Tensor], skip: bool, complex_input: bool, rho_complex: bool, lift: Callable[[Tensor], Tensor], cat: Callable[[list[Tensor]], Tensor]) -> list[Tensor]:
+
+def u_parts(phi: T, psi: T, rho: Callable[[T], T], skip: bool, complex_input: bool, rho_complex: bool, lift: Callable[[T], T], cat: Callable[[list[T]], T]) -> list[T]:
     """The parts of U in mixed-layout order (complex parts first), before Std.
 
     skip: U = [x∗φ ; ρ(x∗ψ)]; no skip: U = [W x ; ρ(W x)]. ``lift`` turns a real x∗φ into the
     complex representation (for W x of a real input), ``cat`` concatenates along channels;
     both depend on the representation (real pairs here, torch complex in
-    :mod:`phasecollapse.bench.torch_complex`).
+    :mod:`phasecollapse.bench.torch_complex`, lists of part names in :func:`u_layout`).
     """
     if skip:
         r = rho(psi)
@@ -50,6 +53,12 @@ def u_parts(phi: Tensor, psi: Tensor, rho: Callable[[Tensor], Tensor], skip: boo
     return complex_parts + real_parts
 
 
+def u_layout(in_channels: int, L: int, skip: bool, complex_input: bool, rho_complex: bool, complex_columns: int) -> ULayout:
+    """What each column of U holds (:func:`u_parts` applied to the part names)."""
+    names = u_parts(["phi"], ["psi"], lambda t: t, skip, complex_input, rho_complex, lambda t: t, lambda ts: [n for t in ts for n in t])
+    return ULayout(in_channels, L, complex_input, tuple(n for part in names for n in part), complex_columns)
+
+
 class LScatBlock(nn.Module):
     """x (B, C or 2C, S, S) → x_j = N(P_j Std(U)) as complex real pairs (B, 2K, S', S').
 
@@ -60,6 +69,8 @@ class LScatBlock(nn.Module):
         input_size: S, when known: W's operator is built now and ``output_size`` = S' is set.
         fast: run P_j ∘ Std as the fused kernel :func:`~phasecollapse.kernels.std_projection.standardize_project`
             (and the modulus and N kernels); False: the paper's modules one after the other.
+        projection: P_j's structure (:func:`~phasecollapse.layers.structured_projection.projection_spec`;
+            ``"dense"``: the paper's). input_orientation: the previous P's ``output_orientation``.
     """
 
     def __init__(
@@ -74,6 +85,8 @@ class LScatBlock(nn.Module):
         odd_size_quirk: bool = True,
         input_size: int | None = None,
         fast: bool = True,
+        projection: ProjectionSpec | str | dict[str, object] = "dense",
+        input_orientation: str | None = None,
     ) -> None:
         super().__init__()
         self.skip, self.complex_input, self.fast = skip, complex_input, fast
@@ -92,7 +105,8 @@ class LScatBlock(nn.Module):
             cc = c + lc + (rho_out if self.rho.complex_output else 0)
             cr = 0 if self.rho.complex_output else rho_out
         self.std = Standardization(cc, cr)
-        self.proj = ComplexProjection(cc, cr, out_channels)
+        self.layout = u_layout(in_channels, bank.L, skip, complex_input, self.rho.complex_output, cc)
+        self.proj = create_projection(projection, cc, cr, out_channels, self.layout, input_orientation)
         self.norm = Normalization(fast=fast)
 
     def parts(self, x: Tensor) -> list[Tensor]:
@@ -105,12 +119,17 @@ class LScatBlock(nn.Module):
         return torch.cat(self.parts(x), 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        """x_j = N(P_j Std(U)); with ``fast``, P_j ∘ Std runs as one fused kernel."""
+        """x_j = N(P_j Std(U)); with ``fast``, P_j ∘ Std runs as one fused kernel (two GEMMs
+        when P_j offers cheaper ``factors()``)."""
         if not self.fast:
             return self.norm(self.proj(self.std(self.mixed_input(x))))
         parts, std = self.parts(x), self.std
         running = None if std.training else (std.running_mean, std.running_var)
-        y, mean, var = standardize_project(parts, self.proj.real_weight(), std.complex_channels, std.eps, running)
+        factors = self.proj.factors()
+        if factors is None:
+            y, mean, var = standardize_project(parts, self.proj.real_weight(), std.complex_channels, std.eps, running)
+        else:
+            y, mean, var = factored_standardize_project(parts, *factors, std.complex_channels, std.eps, running)
         if std.training:
             std.update_running(mean, var, y.numel() // y.shape[1])
         return self.norm(y)

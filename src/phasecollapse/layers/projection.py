@@ -11,6 +11,9 @@ The output is K complex channels as real pairs (B, 2K, H, W).
 
 Unitary initialisation: A = U S Vᴴ (thin SVD) of a K×C matrix of i.i.d. standard complex
 Gaussians; W = U (orthonormal columns) if K > C, else W = Vᴴ (orthonormal rows).
+
+:class:`Projection` is the interface every P_j offers; the structured ones with fewer
+parameters (low rank, orientation-shared, grouped) are in :mod:`.structured_projection`.
 """
 
 from __future__ import annotations
@@ -29,29 +32,51 @@ def unitary_init(out_channels: int, in_channels: int) -> Tensor:
     return (u if out_channels > in_channels else vh).to(torch.complex64)
 
 
-class ComplexProjection(nn.Module):
-    """P_j: mixed (B, 2·Cc + Cr, H, W) → complex real pairs (B, 2K, H, W)."""
+def mixed_real_matrix(re: Tensor, im: Tensor, complex_channels: int) -> Tensor:
+    """The real (2K, 2·Cc + Cr) matrix of the complex (K, Cc + Cr) matrix re + i·im on the mixed layout."""
+    cc = complex_channels
+    on_complex = torch.stack([torch.stack([re[:, :cc], -im[:, :cc]], -1), torch.stack([im[:, :cc], re[:, :cc]], -1)], 1)
+    on_real = torch.stack([re[:, cc:], im[:, cc:]], 1)
+    return torch.cat([on_complex.flatten(2), on_real], 2).flatten(0, 1)
+
+
+class Projection(nn.Module):
+    """What every P_j offers (dense here, structured in :mod:`.structured_projection`).
+
+    A subclass stores its parameters as it likes and defines :meth:`pairs`, the dense complex
+    matrix W (K, Cc + Cr) it represents, as real pairs (K, Cc + Cr, 2); the rest follows:
+    ``complex_weight()``, ``real_weight()`` (what the fused Std + P_j kernel multiplies by),
+    ``forward``. ``factors()`` is None, or a cheaper product R then L of two real matrices with
+    L R = ``real_weight()`` (see :meth:`.structured_projection.LowRankProjection.factors`).
+    ``output_orientation`` tells the next block how its input channels carry an orientation
+    index (None: they do not; see :mod:`.structured_projection`).
+    """
+
+    output_orientation: str | None = None
 
     def __init__(self, complex_channels: int, real_channels: int, out_channels: int) -> None:
         super().__init__()
         self.complex_channels, self.real_channels, self.out_channels = complex_channels, real_channels, out_channels
-        w = unitary_init(out_channels, complex_channels + real_channels)
-        self.weight = nn.Parameter(torch.view_as_real(w).contiguous())
 
     def extra_repr(self) -> str:
         return f"complex_channels={self.complex_channels}, real_channels={self.real_channels}, out_channels={self.out_channels}"
 
+    def pairs(self) -> Tensor:
+        """W as real pairs (K, Cc + Cr, 2)."""
+        raise NotImplementedError(f"{type(self).__name__} must define pairs()")
+
     def complex_weight(self) -> Tensor:
         """W_j as a torch complex (K, Cc + Cr) matrix (a view for analysis)."""
-        return torch.view_as_complex(self.weight)
+        return torch.view_as_complex(self.pairs())
 
     def real_weight(self) -> Tensor:
         """The real (2K, 2·Cc + Cr) matrix acting on the mixed layout."""
-        re, im = self.weight[..., 0], self.weight[..., 1]
-        cc = self.complex_channels
-        on_complex = torch.stack([torch.stack([re[:, :cc], -im[:, :cc]], -1), torch.stack([im[:, :cc], re[:, :cc]], -1)], 1)
-        on_real = torch.stack([re[:, cc:], im[:, cc:]], 1)
-        return torch.cat([on_complex.flatten(2), on_real], 2).flatten(0, 1)
+        w = self.pairs()
+        return mixed_real_matrix(w[..., 0], w[..., 1], self.complex_channels)
+
+    def factors(self) -> tuple[Tensor, Tensor] | None:
+        """(R, L) real matrices with L R = ``real_weight()`` and fewer MACs, or None."""
+        return None
 
     def forward(self, x: Tensor) -> Tensor:
         check_feature_map(x)
@@ -59,3 +84,15 @@ class ComplexProjection(nn.Module):
         if x.shape[1] != expected:
             raise ValueError(f"P_j expects {expected} channels (2×{self.complex_channels} + {self.real_channels}), got {x.shape[1]}")
         return F.conv2d(x, self.real_weight()[:, :, None, None])
+
+
+class ComplexProjection(Projection):
+    """Dense P_j: mixed (B, 2·Cc + Cr, H, W) → complex real pairs (B, 2K, H, W)."""
+
+    def __init__(self, complex_channels: int, real_channels: int, out_channels: int) -> None:
+        super().__init__(complex_channels, real_channels, out_channels)
+        w = unitary_init(out_channels, complex_channels + real_channels)
+        self.weight = nn.Parameter(torch.view_as_real(w).contiguous())
+
+    def pairs(self) -> Tensor:
+        return self.weight

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from ..layers.block import LScatBlock
 from ..layers.filters import block_banks, filter_bank
+from ..layers.structured_projection import ProjectionSpec, projection_spec
 from ..layers.wavelet import Algorithm
 from .inputs import check_images
 from ..layers.head import LinearHead
@@ -36,6 +37,8 @@ class LScat(nn.Module):
         wavelet, odd_size_quirk: W's algorithm and border rule, see :class:`~phasecollapse.layers.wavelet.Wavelet`.
         fast: the fast kernels (fused P_j ∘ Std, modulus, N) or the paper's modules, see
             :mod:`phasecollapse.kernels`.
+        projection: the structure of every P_j, ``"dense"`` (the paper's) or a structured one
+            (:mod:`phasecollapse.layers.structured_projection`).
 
     forward: (B, in_channels, S, S) real → logits (B, num_classes).
     """
@@ -53,18 +56,23 @@ class LScat(nn.Module):
         wavelet: Algorithm = "auto",
         odd_size_quirk: bool = True,
         fast: bool = True,
+        projection: ProjectionSpec | str | dict[str, object] = "dense",
     ) -> None:
         super().__init__()
+        spec = projection_spec(projection)
         if not widths or min(widths) < 1:
             raise ValueError(f"widths must be a non-empty list of positive ints, got {list(widths)}")
         if isinstance(L, bool) or not isinstance(L, int) or L < 1:
             raise ValueError(f"L (orientations per filter bank) must be a positive integer, got {L!r}")
         self.in_channels, self.input_size, self.check_finite = in_channels, input_size, True
-        blocks, c, size, is_complex = [], in_channels, input_size, False
-        for k, name in zip(widths, block_banks(len(widths), factorize_from)):
+        blocks, c, size, is_complex, orientation = [], in_channels, input_size, False, None
+        for j, (k, name) in enumerate(zip(widths, block_banks(len(widths), factorize_from))):
             bank = filter_bank(name, L)
-            blocks.append(LScatBlock(c, k, bank, is_complex, nonlinearity, skip, wavelet, odd_size_quirk, size, fast))
-            size, c, is_complex = blocks[-1].output_size, k, True
+            try:
+                blocks.append(LScatBlock(c, k, bank, is_complex, nonlinearity, skip, wavelet, odd_size_quirk, size, fast, spec, orientation))
+            except ValueError as err:
+                raise ValueError(f"block {j} (K = {k}): {err}") from err
+            size, c, is_complex, orientation = blocks[-1].output_size, k, True, blocks[-1].proj.output_orientation
         self.blocks = nn.ModuleList(blocks)
         self.output_size = size
         self.head = LinearHead(2 * c, size, size, num_classes)

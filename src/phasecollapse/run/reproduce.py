@@ -14,6 +14,13 @@ and hashes it; then it
 It prints a progress line per run (run i of n, elapsed, ETA from the rows done), and writes
 ``OUT/tableN.json``, ``.md`` and ``.png`` (ours next to the poster's, mean and spread over
 seeds, the budget of each row: epochs, widths, wall time, images/s, machine, commit).
+
+A row may name ``runs = "TABLE/ROW"``: its run directories are those of another table's row
+(``OUT/runs/BUDGET/TABLE/ROW/seedS``), reused when that row ran the same recipe (the config
+hash ignores ``train.out_dir``). A table with ``kind = "tradeoff"`` (``pj_tradeoff``: the
+structured P_j of issue #14) adds the cost of each row's model
+(:func:`~phasecollapse.models.complexity.complexity`: P_j and total parameters, MACs per image)
+and plots the error against the P_j parameters instead of against the poster.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from typing import Any
 from .config import CONFIG_DIR, Config, config_hash, load_config
 from .provenance import environment
 
-TABLES = ("table1", "table2", "table3")
+TABLES = ("table1", "table2", "table3", "pj_tradeoff", "recipe")
 BUDGETS = ("cpu", "paper")
 
 
@@ -41,27 +48,40 @@ class Row:
     configs: dict[str, str]
     seeds: tuple[int, ...]
     note: str = ""
+    runs: str = ""  # run directories relative to OUT/runs/BUDGET (default TABLE/ROW)
 
 
-def read_table(table: str, config_dir: Path = CONFIG_DIR) -> tuple[str, list[Row]]:
-    """(title, rows) of ``configs/reproduce/TABLE.toml``."""
+def _raw_table(table: str, config_dir: Path) -> tuple[Path, dict[str, Any]]:
     if table not in TABLES:
         raise ValueError(f"unknown table {table!r}; choose one of {TABLES}")
     path = config_dir / "reproduce" / f"{table}.toml"
     if not path.is_file():
         raise FileNotFoundError(f"table definition not found: {path} (run from a source checkout)")
-    raw = tomllib.loads(path.read_text())
+    return path, tomllib.loads(path.read_text())
+
+
+def read_table(table: str, config_dir: Path = CONFIG_DIR) -> tuple[str, list[Row]]:
+    """(title, rows) of ``configs/reproduce/TABLE.toml``."""
+    path, raw = _raw_table(table, config_dir)
     rows = [
-        Row(r["name"], r["label"], r.get("poster"), {b: str(path.parent / r[b]) for b in BUDGETS if b in r}, tuple(r.get("seeds", [0])), r.get("note", ""))
+        Row(r["name"], r["label"], r.get("poster"), {b: str(path.parent / r[b]) for b in BUDGETS if b in r}, tuple(r.get("seeds", [0])), r.get("note", ""), r.get("runs", ""))
         for r in raw["rows"]
     ]
     return raw["title"], rows
 
 
+def table_kind(table: str, config_dir: Path = CONFIG_DIR) -> str:
+    """``"poster"`` (ours against the poster's numbers) or ``"tradeoff"`` (error against model cost)."""
+    kind = _raw_table(table, config_dir)[1].get("kind", "poster")
+    if kind not in ("poster", "tradeoff"):
+        raise ValueError(f"table {table}: kind must be 'poster' or 'tradeoff', got {kind!r}")
+    return kind
+
+
 def resolve(row: Row, budget: str, seed: int, table: str, out: Path, data_dir: str | None) -> Config:
     if budget not in row.configs:
         raise ValueError(f"row {row.name} of {table} has no {budget!r} recipe")
-    run_dir = out / "runs" / budget / table / row.name / f"seed{seed}"
+    run_dir = out / "runs" / budget / (row.runs or f"{table}/{row.name}") / f"seed{seed}"
     overrides = [f"train.seed={seed}", f"train.out_dir={run_dir}", "train.tensorboard=false"]
     return load_config(row.configs[budget], overrides + ([f"data.root={data_dir}"] if data_dir else []))
 
@@ -78,7 +98,16 @@ def run_state(config: Config) -> str:
     return "interrupted" if (out_dir / "last.pt").exists() else "new"
 
 
-def _summary_row(row: Row, seeds: list[int], runs: list[dict[str, Any]]) -> dict[str, Any]:
+def _cost(model: str, options: dict[str, Any]) -> dict[str, Any]:
+    """P_j parameters (and the dense P_j's), all parameters and MACs per image of a registry LScat."""
+    from ..models.complexity import complexity
+    from ..models.registry import create_model
+
+    c = complexity(create_model(model, **options))  # type: ignore[arg-type]
+    return {k: c[k] for k in ("projection_params", "dense_projection_params", "params", "macs")}
+
+
+def _summary_row(row: Row, seeds: list[int], runs: list[dict[str, Any]], tradeoff: bool = False) -> dict[str, Any]:
     errors = [r["final"]["test_top1_err"] for r in runs]
     first = runs[0]
     options = first.get("options", {})
@@ -100,11 +129,12 @@ def _summary_row(row: Row, seeds: list[int], runs: list[dict[str, Any]]) -> dict
         "machine": f"{first['environment']['cpu']} ({first['environment']['cpu_cores']} cores)" + (f", {first['environment']['gpu']}" if first["environment"].get("gpu") else ""),
         "commit": sorted({r["environment"]["git_commit"] for r in runs}),
         "config_hash": first.get("config_hash"),
+        **({"cost": _cost(first["model"], options)} if tradeoff else {}),
     }
 
 
-def write_table(table: str, title: str, budget: str, rows: list[dict[str, Any]], out: Path, wall_s: float) -> None:
-    """``OUT/TABLE.json``, ``.md`` and ``.png`` from the finished rows."""
+def write_table(table: str, title: str, budget: str, rows: list[dict[str, Any]], out: Path, wall_s: float, kind: str = "poster") -> None:
+    """``OUT/TABLE.json``, ``.md`` and ``.png`` from the finished rows (``kind``: see :func:`table_kind`)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -117,24 +147,36 @@ def write_table(table: str, title: str, budget: str, rows: list[dict[str, Any]],
         spread = f" ± {r['err_spread']:.2f}" if r["err_spread"] is not None else ""
         return f"{r['err_mean']:.2f}{spread}"
 
-    lines = [
-        f"# {title}",
-        "",
-        f"Budget `{budget}`; command `{record['environment']['command']}`.",
-        "",
-        "| row | ours: test error (%) | poster (%) | seeds | epochs | model options | wall time (min) | images/s | machine | commit |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    lines = [f"# {title}", "", f"Budget `{budget}`; command `{record['environment']['command']}`.", ""]
+    if kind == "tradeoff":
+        lines += [
+            "| row | test error (%) | P_j params | ÷ dense P_j | total params | MACs / image (M) | seeds | epochs | model options | wall time (min) | images/s | machine | commit |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+    else:
+        lines += [
+            "| row | ours: test error (%) | poster (%) | seeds | epochs | model options | wall time (min) | images/s | machine | commit |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
     for r in rows:
-        poster = f"{r['poster_err']:.1f}" if r["poster_err"] is not None else "—"
         walls = ", ".join(f"{w / 60:.0f}" for w in r["wall_s"])
         speed = ", ".join(f"{v:.0f}" for v in r["images_per_s"] if v)
-        lines.append(f"| {r['label']} | {cell(r)} | {poster} | {len(r['seeds'])} of {len(r['seeds_planned'])} | {r['epochs']} | `{json.dumps(r['options'])}` | {walls} | {speed} | {r['machine']} | {', '.join(c[:7] for c in r['commit'])} |")
+        tail = f"{len(r['seeds'])} of {len(r['seeds_planned'])} | {r['epochs']} | `{json.dumps(r['options'])}` | {walls} | {speed} | {r['machine']} | {', '.join(c[:7] for c in r['commit'])} |"
+        if kind == "tradeoff":
+            c = r["cost"]
+            macs = f"{c['macs'] / 1e6:.1f}" if c["macs"] is not None else "—"
+            lines.append(f"| {r['label']} | {cell(r)} | {c['projection_params']:,} | {c['dense_projection_params'] / c['projection_params']:.2f} | {c['params']:,} | {macs} | {tail}")
+        else:
+            poster = f"{r['poster_err']:.1f}" if r["poster_err"] is not None else "—"
+            lines.append(f"| {r['label']} | {cell(r)} | {poster} | {tail}")
     notes = [f"- {r['label']}: {r['note']}" for r in rows if r["note"]]
     if notes:
         lines += ["", *notes]
     (out / f"{table}.md").write_text("\n".join(lines) + "\n")
 
+    if kind == "tradeoff":
+        _plot_tradeoff(title, budget, rows, out / f"{table}.png")
+        return
     fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(rows)), 3.8))
     xs = range(len(rows))
     ax.bar([x - 0.2 for x in xs], [r["err_mean"] for r in rows], 0.4, yerr=[r["err_spread"] or 0 for r in rows], label=f"ours ({budget} budget)")
@@ -144,6 +186,24 @@ def write_table(table: str, title: str, budget: str, rows: list[dict[str, Any]],
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out / f"{table}.png", dpi=120)
+    plt.close(fig)
+
+
+def _plot_tradeoff(title: str, budget: str, rows: list[dict[str, Any]], path: Path) -> None:
+    """Test error against P_j parameters (log scale), one marker per row; dense P_j marked."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for r in rows:
+        c = r["cost"]
+        dense = c["projection_params"] == c["dense_projection_params"]
+        ax.errorbar(c["projection_params"], r["err_mean"], yerr=r["err_spread"] or 0, fmt="*" if dense else "o", ms=12 if dense else 6, color="k" if dense else None, capsize=3)
+        ax.annotate(r["label"], (c["projection_params"], r["err_mean"]), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        if dense:
+            ax.axhline(r["err_mean"], color="k", lw=0.8, ls="--")
+    ax.set(xscale="log", xlabel="P_j parameters (real scalars, all blocks)", ylabel="test error (%)", title=f"{title} ({budget} budget; ★ dense)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
     plt.close(fig)
 
 
@@ -181,16 +241,16 @@ def reproduce(table: str, budget: str = "cpu", only: list[str] | None = None, ou
 def _write_finished(table: str, title: str, budget: str, out: Path, data_dir: str | None, config_dir: Path, started: float) -> list[dict[str, Any]]:
     out.mkdir(parents=True, exist_ok=True)
     finished = _all_finished(table, budget, out, data_dir, config_dir)  # with --only: every row finished so far
-    write_table(table, title, budget, finished, out, time.perf_counter() - started)
+    write_table(table, title, budget, finished, out, time.perf_counter() - started, table_kind(table, config_dir))
     return finished
 
 
 def _all_finished(table: str, budget: str, out: Path, data_dir: str | None, config_dir: Path) -> list[dict[str, Any]]:
     _, rows = read_table(table, config_dir)
-    finished = []
+    tradeoff, finished = table_kind(table, config_dir) == "tradeoff", []
     for row in rows:
         configs = [resolve(row, budget, seed, table, out, data_dir) for seed in row.seeds]
         done = [(seed, c) for seed, c in zip(row.seeds, configs) if run_state(c) == "finished"]
         if done:  # a row shows the seeds finished so far
-            finished.append(_summary_row(row, [s for s, _ in done], [json.loads((Path(c.train.out_dir) / "results.json").read_text()) for _, c in done]))
+            finished.append(_summary_row(row, [s for s, _ in done], [json.loads((Path(c.train.out_dir) / "results.json").read_text()) for _, c in done], tradeoff))
     return finished
