@@ -161,3 +161,14 @@ def test_part_separation_informative_vs_not() -> None:
     bad = part_separation(noise[::2], labels[::2], noise[1::2], labels[1::2], permutations=5)
     assert good["probe_err"] < 5 and good["ncm_err"] < 5 and good["fisher"]["p_value"] < 0.2
     assert bad["ncm_err"] > 40 and bad["fisher"]["observed"] < 3 * bad["fisher"]["null_mean"]
+
+
+def test_internals_block_outputs_are_the_models() -> None:
+    from phasecollapse.analysis.internals import lscat_internals
+    from phasecollapse.layers.complex import from_complex
+
+    for nl in ("mod", "cst"):
+        model = pc.create_model("lscat_skip_cifar10", width_factor=0.0625, nonlinearity=nl)
+        x = torch.randn(6, 3, 32, 32, generator=gen(8))
+        for b, out in zip(lscat_internals(model, x), model.eval().features(x)):
+            torch.testing.assert_close(from_complex(b.x), out, atol=1e-5, rtol=1e-4)

@@ -9,7 +9,8 @@ For block j with input x_{j−1} (x_0 the images), W x_{j−1} = [x_{j−1}∗φ
             skip: "x∗φ" (the linear path) and "ρ(x∗ψ)"; no skip: "Wx" and "ρ(Wx)"
     x_j   = N(P_j Std(U_j))        the block output, complex (N, K_j, H_j, W_j)
 
-The model runs in eval mode (Std with its running statistics), in fp32, by batches.
+The model runs in eval mode (Std with its running statistics), in fp32, by batches, through
+the paper modules (x_j = N(P_j v) rather than the fused kernel, its tested twin).
 """
 
 from __future__ import annotations
@@ -46,11 +47,11 @@ def _part_names(block: LScatBlock) -> list[str]:
 
 @torch.no_grad()
 def _block_pass(block: LScatBlock, x: Tensor, names: list[str]) -> tuple[Tensor, Tensor, list[Tensor], Tensor]:
-    _, psi = block.wavelet(x)
-    parts = block.parts(x)
+    phi, psi = block.wavelet(x)  # W once: U and x_j = N(P_j v) follow from it (the paper modules)
+    parts = block.parts_of(phi, psi)
     v = block.std(torch.cat(parts, 1))
     rho = parts[[i for i, n in enumerate(names) if n.startswith("ρ")][0]]
-    return psi, rho, list(v.split([p.shape[1] for p in parts], 1)), block(x)
+    return psi, rho, list(v.split([p.shape[1] for p in parts], 1)), block.norm(block.proj(v))
 
 
 @torch.no_grad()

@@ -156,11 +156,6 @@ def _network_label(config: Any) -> str:
     return f"{config.model.name} ({config.model.options.get('nonlinearity', 'mod')})"
 
 
-def _test_images(config: Any, samples: int) -> tuple[torch.Tensor, torch.Tensor]:
-    (_, _), (xte, yte) = in_memory_splits(config)
-    return as_model_input(xte[:samples]), yte[:samples]
-
-
 def _splits(config: Any, samples: int) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
     (xtr, ytr), (xte, yte) = in_memory_splits(config)
     return (as_model_input(xtr[:samples]), ytr[:samples]), (as_model_input(xte[:samples]), yte[:samples])
@@ -187,7 +182,7 @@ def symmetry(out: Path, data: str, samples: int = 1000, checkpoints: list[str] |
     networks = {}
     for path in checkpoints or []:
         model, config = _lscat(path, "symmetry")
-        networks[_network_label(config)] = {"checkpoint": str(path), "blocks": network_symmetry(model, *_test_images(config, samples), permutations)}
+        networks[_network_label(config)] = {"checkpoint": str(path), "blocks": network_symmetry(model, *_splits(config, samples)[1], permutations)}
     fig, axes = plt.subplots(1, 4 if networks else 2, figsize=(20 if networks else 10, 3.8), squeeze=False)
     axes = axes[0]
     tensors = image_level["tensors"]
@@ -268,7 +263,7 @@ def variability(out: Path, checkpoints: list[str], samples: int = 256) -> dict[s
     networks = {}
     for path in checkpoints:
         model, config = _lscat(path, "variability")
-        x, _ = _test_images(config, samples)
+        x, _ = _splits(config, samples)[1]
         networks[_network_label(config)] = {"checkpoint": str(path), "stages": translation_variability(lscat_stages(model), x, SHIFTS)}
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     for label, net in networks.items():

@@ -111,7 +111,10 @@ class LScatBlock(nn.Module):
 
     def parts(self, x: Tensor) -> list[Tensor]:
         """The parts of U in mixed-layout order (complex parts first), before Std."""
-        phi, psi = self.wavelet(x)
+        return self.parts_of(*self.wavelet(x))
+
+    def parts_of(self, phi: Tensor, psi: Tensor) -> list[Tensor]:
+        """:meth:`parts` from W x = (x∗φ, x∗ψ) already computed."""
         return u_parts(phi, psi, self.rho, self.skip, self.complex_input, self.rho.complex_output, real_to_pairs, lambda ts: torch.cat(ts, 1))
 
     def mixed_input(self, x: Tensor) -> Tensor:
