@@ -23,14 +23,19 @@ def cpu_model() -> str:
 
 
 def git_commit() -> str:
+    """HEAD (``-dirty`` when tracked files outside results/ differ), or, in a copy of the tree
+    without its ``.git`` (a GPU machine's copy, say), ``$PHASECOLLAPSE_GIT_COMMIT`` + ``" (copied tree)"``
+    when set by whoever copied it, else ``"unknown"``."""
+    copied = os.environ.get("PHASECOLLAPSE_GIT_COMMIT")
+    fallback = f"{copied} (copied tree)" if copied else "unknown"
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, timeout=5)
         # "-dirty": tracked files differ from the commit, results/ excepted (commands write there).
         status = ["git", "status", "--porcelain", "--untracked-files=no", "--", ":/", ":(top,exclude)results"]
         dirty = subprocess.run(status, capture_output=True, text=True, cwd=Path(__file__).parent, timeout=5)
-        return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "") if out.returncode == 0 else "unknown"
+        return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "") if out.returncode == 0 else fallback
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return fallback
 
 
 def environment() -> dict[str, Any]:
