@@ -148,3 +148,16 @@ def test_recipe_ablation_adds_one_knob_per_row() -> None:
         [("optim", "ema_decay")],
     ], changed
     assert flat[0][("optim", "epochs")] == 6 and flat[0][("optim", "lr")] == 0.01
+
+
+def test_table_only_trains_nothing_and_tables_the_finished_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    configs = tiny_tables(tmp_path / "configs", epochs=1)
+    out = tmp_path / "out"
+    assert reproduce("table2", "cpu", None, out, None, configs, train=False) == []
+    assert not (out / "runs").exists() and json.loads((out / "table2.json").read_text())["rows"] == []
+    assert "mod seed 0 (new)" in capsys.readouterr().out
+    reproduce("table2", "cpu", ["cst"], out, None, configs)  # a run gathered from elsewhere
+    (out / "table2.json").unlink()
+    rows = reproduce("table2", "cpu", None, out, None, configs, train=False)
+    assert [r["name"] for r in rows] == ["cst"] and not (out / "runs/cpu/table2/mod").exists()
+    assert len(json.loads((out / "table2.json").read_text())["rows"]) == 1

@@ -207,8 +207,11 @@ def _plot_tradeoff(title: str, budget: str, rows: list[dict[str, Any]], path: Pa
     plt.close(fig)
 
 
-def reproduce(table: str, budget: str = "cpu", only: list[str] | None = None, out: str | Path = "results/reproduce", data_dir: str | None = None, config_dir: Path = CONFIG_DIR) -> list[dict[str, Any]]:
-    """Run (or skip, or resume) every row of ``table``; write the table; return its rows."""
+def reproduce(table: str, budget: str = "cpu", only: list[str] | None = None, out: str | Path = "results/reproduce", data_dir: str | None = None, config_dir: Path = CONFIG_DIR, train: bool = True) -> list[dict[str, Any]]:
+    """Run (or skip, or resume) every row of ``table``; write the table; return its rows.
+
+    ``train=False`` runs nothing: it writes the table from the runs finished so far (runs
+    gathered from several machines, say) and prints the state of every run."""
     from .train import fit
 
     if budget not in BUDGETS:
@@ -229,7 +232,7 @@ def reproduce(table: str, budget: str = "cpu", only: list[str] | None = None, ou
         elapsed = time.perf_counter() - started
         eta = f", ETA {statistics.fmean(done_s) * (len(jobs) - i + 1) / 60:.0f} min" if done_s else ""
         print(f"[{table} {budget}] run {i}/{len(jobs)}: {row.name} seed {seed} ({state}); elapsed {elapsed / 60:.0f} min{eta}", flush=True)
-        if state == "finished":
+        if state == "finished" or not train:
             continue
         t0 = time.perf_counter()
         fit(config, resume=state == "interrupted")  # its results.json records the config hash
