@@ -161,3 +161,21 @@ def test_table_only_trains_nothing_and_tables_the_finished_runs(tmp_path: Path, 
     rows = reproduce("table2", "cpu", None, out, None, configs, train=False)
     assert [r["name"] for r in rows] == ["cst"] and not (out / "runs/cpu/table2/mod").exists()
     assert len(json.loads((out / "table2.json").read_text())["rows"]) == 1
+
+
+def test_settings_outside_the_hash_only(tmp_path: Path) -> None:
+    """reproduce --set may change where and how a run computes (compile, device), never the recipe;
+    a row finished either way is the same row, and hashes recorded before compile and device left
+    the hash still identify it."""
+    from phasecollapse.run.config import UNHASHED, config_hash, config_hashes
+
+    configs = tiny_tables(tmp_path / "configs", epochs=1)
+    _, rows = read_table("table2", configs)
+    eager = resolve(rows[0], "cpu", 0, "table2", tmp_path, None, ["train.compile=false", "train.device=cpu"])
+    compiled = resolve(rows[0], "cpu", 0, "table2", tmp_path, None, ["train.compile=true"])
+    assert not eager.train.compile and compiled.train.compile and config_hash(eager) == config_hash(compiled)
+    legacy = config_hash(compiled, UNHASHED - {("train", "compile"), ("train", "device")})
+    assert legacy != config_hash(eager) and legacy in config_hashes(compiled) and legacy not in config_hashes(eager)
+    for bad in ("optim.lr=0.1", "train.out_dir=/tmp/x", "model.name=resnet20_cifar10"):
+        with pytest.raises(ValueError, match="leave a run's result unchanged"):
+            resolve(rows[0], "cpu", 0, "table2", tmp_path, None, [bad])

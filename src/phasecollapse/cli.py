@@ -104,7 +104,7 @@ def _analyze(args: argparse.Namespace) -> int:
 def _reproduce(args: argparse.Namespace) -> int:
     from .run.reproduce import reproduce
 
-    reproduce(args.table, args.budget, args.only, args.out, args.data_dir, train=not args.table_only)
+    reproduce(args.table, args.budget, args.only, args.out, args.data_dir, train=not args.table_only, settings=args.set)
     return 0
 
 
@@ -143,6 +143,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--budget", choices=["cpu", "paper"], default="cpu", help="cpu: the budget recipes of configs/budget/ (default); paper: the paper's recipes (for a GPU)")
     r.add_argument("--only", nargs="+", metavar="ROW", help="run only these rows (names in configs/reproduce/TABLE.toml)")
     r.add_argument("--out", default="results/reproduce", help="where the runs and the table go")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting that leaves results unchanged (train.device, train.compile, data.workers, ...), repeatable")
     r.add_argument("--table-only", action="store_true", help="train nothing: write the table from the runs finished so far")
     r.add_argument("--data-dir", help="CIFAR-10 root (default: $PHASECOLLAPSE_CIFAR10_DIR)")
     r.set_defaults(run=_reproduce)

@@ -187,14 +187,23 @@ def from_dict(raw: dict[str, Any]) -> Config:
     return config
 
 
-#: Keys that do not change what a run computes (left out of :func:`config_hash`).
-UNHASHED = {("train", "out_dir"), ("train", "progress"), ("train", "tensorboard"), ("data", "root"), ("data", "workers")}
+#: Keys that do not change what a run computes (left out of :func:`config_hash`): where the
+#: results go, how progress shows, where the data sit, and how and where the arithmetic runs.
+UNHASHED = {("train", "out_dir"), ("train", "progress"), ("train", "tensorboard"), ("data", "root"), ("data", "workers"), ("train", "compile"), ("train", "device")}
+#: Left out of the hash only since 2026-11-26: runs recorded before still carry hashes with them.
+_HASHED_BEFORE = {("train", "compile"), ("train", "device")}
 
 
-def config_hash(config: Config) -> str:
-    """SHA-256 (16 hex digits) of the resolved config, without the keys of UNHASHED."""
-    flat = {f"{s}.{k}": v for s, table in config.to_dict().items() for k, v in table.items() if (s, k) not in UNHASHED}
+def config_hash(config: Config, unhashed: set[tuple[str, str]] = UNHASHED) -> str:
+    """SHA-256 (16 hex digits) of the resolved config, without the keys of ``unhashed``."""
+    flat = {f"{s}.{k}": v for s, table in config.to_dict().items() for k, v in table.items() if (s, k) not in unhashed}
     return hashlib.sha256(json.dumps(flat, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def config_hashes(config: Config) -> tuple[str, str]:
+    """The hashes that identify ``config`` in a results file: today's, and the one recorded by runs
+    made before ``train.compile`` and ``train.device`` left the hash."""
+    return config_hash(config), config_hash(config, UNHASHED - _HASHED_BEFORE)
 
 
 def load_config(path: str | Path | None, overrides: list[str] = ()) -> Config:  # type: ignore[assignment]

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import CONFIG_DIR, Config, config_hash, load_config
+from .config import CONFIG_DIR, UNHASHED, Config, config_hashes, load_config
 from .provenance import environment
 
 TABLES = ("table1", "table2", "table3", "pj_tradeoff", "recipe")
@@ -78,11 +78,19 @@ def table_kind(table: str, config_dir: Path = CONFIG_DIR) -> str:
     return kind
 
 
-def resolve(row: Row, budget: str, seed: int, table: str, out: Path, data_dir: str | None) -> Config:
+def resolve(row: Row, budget: str, seed: int, table: str, out: Path, data_dir: str | None, settings: list[str] = ()) -> Config:  # type: ignore[assignment]
+    """The row's config for ``seed``, its out_dir under ``out``; ``settings`` (KEY=VALUE) may set
+    only keys that leave the config hash unchanged (:data:`~phasecollapse.run.config.UNHASHED`:
+    device, compile, workers, ...), so that a finished row is recognised wherever it ran."""
     if budget not in row.configs:
         raise ValueError(f"row {row.name} of {table} has no {budget!r} recipe")
+    for assignment in settings:
+        key = tuple(assignment.split("=", 1)[0].strip().split("."))
+        if key not in UNHASHED or key == ("train", "out_dir"):
+            allowed = sorted(".".join(k) for k in UNHASHED if k != ("train", "out_dir"))
+            raise ValueError(f"reproduce --set {assignment!r}: only settings that leave a run's result unchanged may be set here ({allowed}); change a recipe in its config file")
     run_dir = out / "runs" / budget / (row.runs or f"{table}/{row.name}") / f"seed{seed}"
-    overrides = [f"train.seed={seed}", f"train.out_dir={run_dir}", "train.tensorboard=false"]
+    overrides = [f"train.seed={seed}", f"train.out_dir={run_dir}", "train.tensorboard=false", *settings]
     return load_config(row.configs[budget], overrides + ([f"data.root={data_dir}"] if data_dir else []))
 
 
@@ -92,8 +100,8 @@ def run_state(config: Config) -> str:
     results = out_dir / "results.json"
     if results.exists():
         recorded = json.loads(results.read_text()).get("config_hash")
-        if recorded != config_hash(config):
-            raise ValueError(f"{out_dir} holds a finished run of another config (hash {recorded}, now {config_hash(config)}); reproduce never overwrites it: use another --out")
+        if recorded not in config_hashes(config):
+            raise ValueError(f"{out_dir} holds a finished run of another config (hash {recorded}, now {config_hashes(config)[0]}); reproduce never overwrites it: use another --out")
         return "finished"
     return "interrupted" if (out_dir / "last.pt").exists() else "new"
 
@@ -207,9 +215,10 @@ def _plot_tradeoff(title: str, budget: str, rows: list[dict[str, Any]], path: Pa
     plt.close(fig)
 
 
-def reproduce(table: str, budget: str = "cpu", only: list[str] | None = None, out: str | Path = "results/reproduce", data_dir: str | None = None, config_dir: Path = CONFIG_DIR, train: bool = True) -> list[dict[str, Any]]:
+def reproduce(table: str, budget: str = "cpu", only: list[str] | None = None, out: str | Path = "results/reproduce", data_dir: str | None = None, config_dir: Path = CONFIG_DIR, train: bool = True, settings: list[str] = ()) -> list[dict[str, Any]]:  # type: ignore[assignment]
     """Run (or skip, or resume) every row of ``table``; write the table; return its rows.
 
+    ``settings``: KEY=VALUE of keys outside the hash (see :func:`resolve`), e.g. ``train.compile=false``.
     ``train=False`` runs nothing: it writes the table from the runs finished so far (runs
     gathered from several machines, say) and prints the state of every run."""
     from .train import fit
@@ -225,7 +234,7 @@ def reproduce(table: str, budget: str = "cpu", only: list[str] | None = None, ou
     rows = [r for r in rows if not only or r.name in only]
     # Seed-major: every row's first seed runs before any second seed, so a cut-off pass still
     # leaves one complete table.
-    jobs = [(row, seed, resolve(row, budget, seed, table, out, data_dir)) for k in range(max(len(r.seeds) for r in rows)) for row in rows for seed in row.seeds[k : k + 1]]
+    jobs = [(row, seed, resolve(row, budget, seed, table, out, data_dir, settings)) for k in range(max(len(r.seeds) for r in rows)) for row in rows for seed in row.seeds[k : k + 1]]
     states = [run_state(config) for _, _, config in jobs]  # refuse before running anything
     started, done_s = time.perf_counter(), []
     for i, ((row, seed, config), state) in enumerate(zip(jobs, states), 1):

@@ -175,7 +175,7 @@ class NonFiniteLossError(RuntimeError):
 RUN_FILES = ("last.pt", "best.pt", "results.json", "metrics.csv", "metrics.jsonl", "config.json")
 
 #: Config keys a ``--resume`` may change: they do not alter what is computed.
-RESUME_MAY_CHANGE = {("train", "progress"), ("train", "tensorboard"), ("train", "out_dir"), ("train", "device"), ("data", "root"), ("data", "download"), ("data", "workers")}
+RESUME_MAY_CHANGE = {("train", "progress"), ("train", "compile"), ("train", "tensorboard"), ("train", "out_dir"), ("train", "device"), ("data", "root"), ("data", "download"), ("data", "workers")}
 
 
 def prepare_out_dir(out_dir: Path, resume: bool, overwrite: bool) -> None:
