@@ -13,7 +13,7 @@ import hashlib
 import json
 import math
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -200,10 +200,15 @@ def config_hash(config: Config, unhashed: set[tuple[str, str]] = UNHASHED) -> st
     return hashlib.sha256(json.dumps(flat, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def config_hashes(config: Config) -> tuple[str, str]:
-    """The hashes that identify ``config`` in a results file: today's, and the one recorded by runs
-    made before ``train.compile`` and ``train.device`` left the hash."""
-    return config_hash(config), config_hash(config, UNHASHED - _HASHED_BEFORE)
+def config_hashes(config: Config) -> tuple[str, ...]:
+    """The hashes that identify ``config`` in a results file: today's, and those recorded by runs
+    made before ``train.compile`` and ``train.device`` left the hash (one per value they had)."""
+    legacy = [
+        config_hash(replace(config, train=replace(config.train, compile=compiled, device=device)), UNHASHED - _HASHED_BEFORE)
+        for compiled in (False, True)
+        for device in CHOICES[("train", "device")]
+    ]
+    return (config_hash(config), *legacy)
 
 
 def load_config(path: str | Path | None, overrides: list[str] = ()) -> Config:  # type: ignore[assignment]
