@@ -84,8 +84,14 @@ def place(model: nn.Module, config: Config, device: torch.device) -> nn.Module:
 
 
 def maybe_compile(net: nn.Module, config: Config) -> nn.Module:
-    """``torch.compile(net)`` when ``train.compile``, else net."""
-    return torch.compile(net) if config.train.compile else net
+    """``torch.compile(net, dynamic=False)`` when ``train.compile``, else net.
+
+    Static shapes: the fused Std + P_j kernel stays eager (a graph break per LScat block), so
+    dynamo compiles each block's frame once per shape; with automatic dynamic shapes its second
+    shape recompiles symbolically, which on CUDA with torch 2.11 failed in guard creation
+    (``IndexError`` in ``produce_guards``: 19 of 26 compiled LScat runs, 12 at a time on an H200,
+    died after their first epoch). Past dynamo's recompile limit a frame runs eager, as before."""
+    return torch.compile(net, dynamic=False) if config.train.compile else net
 
 
 def train_step(
