@@ -181,3 +181,25 @@ def test_settings_outside_the_hash_only(tmp_path: Path) -> None:
     for bad in ("optim.lr=0.1", "train.out_dir=/tmp/x", "model.name=resnet20_cifar10"):
         with pytest.raises(ValueError, match="leave a run's result unchanged"):
             resolve(rows[0], "cpu", 0, "table2", tmp_path, None, [bad])
+
+
+def test_curve_table_reads_each_runs_epochs(tmp_path: Path) -> None:
+    """kind = "curve": the epoch-by-epoch test errors of every finished row, equal to its metrics."""
+    import csv
+
+    configs = tiny_tables(tmp_path / "configs", epochs=2)
+    (configs / "reproduce" / "curve.toml").write_text(
+        'title = "tiny curve"\nkind = "curve"\n'
+        '[[rows]]\nname = "mod"\nlabel = "mod"\ncpu = "../mod.toml"\nruns = "table2/mod"\n'
+        '[[rows]]\nname = "cst"\nlabel = "cst"\ncpu = "../cst.toml"\n'
+    )
+    out = tmp_path / "out"
+    reproduce("table2", "cpu", ["mod"], out, None, configs)
+    rows = reproduce("curve", "cpu", None, out, None, configs, train=False)  # cst not run: left out
+    assert [r["name"] for r in rows] == ["mod"]
+    with open(out / "runs/cpu/table2/mod/seed0/metrics.csv", newline="") as f:
+        metrics = list(csv.DictReader(f))
+    assert [p["test_top1_err"] for p in rows[0]["curve"]] == [float(m["test_top1_err"]) for m in metrics]
+    assert rows[0]["curve"][-1]["elapsed_s"] == pytest.approx(sum(float(m["epoch_s"]) for m in metrics))
+    md = (out / "curve.md").read_text()
+    assert "| epoch | mod |" in md and md.count("\n| 2 | ") == 1 and (out / "curve.png").stat().st_size > 0

@@ -36,7 +36,8 @@ from typing import Any
 from .config import CONFIG_DIR, UNHASHED, Config, config_hashes, load_config
 from .provenance import environment
 
-TABLES = ("table1", "table2", "table3", "pj_tradeoff", "recipe")
+TABLES = ("table1", "table2", "table3", "pj_tradeoff", "recipe", "curve")
+KINDS = ("poster", "tradeoff", "curve")
 BUDGETS = ("cpu", "paper")
 
 
@@ -71,11 +72,25 @@ def read_table(table: str, config_dir: Path = CONFIG_DIR) -> tuple[str, list[Row
 
 
 def table_kind(table: str, config_dir: Path = CONFIG_DIR) -> str:
-    """``"poster"`` (ours against the poster's numbers) or ``"tradeoff"`` (error against model cost)."""
+    """``"poster"`` (ours against the poster's numbers), ``"tradeoff"`` (error against model cost)
+    or ``"curve"`` (test error epoch by epoch, against epochs and training time)."""
     kind = _raw_table(table, config_dir)[1].get("kind", "poster")
-    if kind not in ("poster", "tradeoff"):
-        raise ValueError(f"table {table}: kind must be 'poster' or 'tradeoff', got {kind!r}")
+    if kind not in KINDS:
+        raise ValueError(f"table {table}: kind must be one of {KINDS}, got {kind!r}")
     return kind
+
+
+def _curve(run_dir: Path) -> list[dict[str, float]]:
+    """Epoch, test error and cumulative training time (s) of a run, from its metrics.csv."""
+    import csv
+
+    with open(run_dir / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    elapsed, curve = 0.0, []
+    for r in rows:
+        elapsed += float(r["epoch_s"])
+        curve.append({"epoch": int(r["epoch"]), "test_top1_err": float(r["test_top1_err"]), "elapsed_s": elapsed})
+    return curve
 
 
 def resolve(row: Row, budget: str, seed: int, table: str, out: Path, data_dir: str | None, settings: list[str] = ()) -> Config:  # type: ignore[assignment]
@@ -141,6 +156,11 @@ def _summary_row(row: Row, seeds: list[int], runs: list[dict[str, Any]], tradeof
     }
 
 
+def _short(commit: str) -> str:
+    """A commit as 7 hex digits, keeping its ``-dirty`` mark (the tree differed from it)."""
+    return commit[:7] + ("-dirty" if "-dirty" in commit else "")
+
+
 def write_table(table: str, title: str, budget: str, rows: list[dict[str, Any]], out: Path, wall_s: float, kind: str = "poster") -> None:
     """``OUT/TABLE.json``, ``.md`` and ``.png`` from the finished rows (``kind``: see :func:`table_kind`)."""
     import matplotlib
@@ -169,7 +189,7 @@ def write_table(table: str, title: str, budget: str, rows: list[dict[str, Any]],
     for r in rows:
         walls = ", ".join(f"{w / 60:.0f}" for w in r["wall_s"])
         speed = ", ".join(f"{v:.0f}" for v in r["images_per_s"] if v)
-        tail = f"{len(r['seeds'])} of {len(r['seeds_planned'])} | {r['epochs']} | `{json.dumps(r['options'])}` | {walls} | {speed} | {r['machine']} | {', '.join(c[:7] for c in r['commit'])} |"
+        tail = f"{len(r['seeds'])} of {len(r['seeds_planned'])} | {r['epochs']} | `{json.dumps(r['options'])}` | {walls} | {speed} | {r['machine']} | {', '.join(_short(c) for c in r['commit'])} |"
         if kind == "tradeoff":
             c = r["cost"]
             macs = f"{c['macs'] / 1e6:.1f}" if c["macs"] is not None else "—"
@@ -185,6 +205,9 @@ def write_table(table: str, title: str, budget: str, rows: list[dict[str, Any]],
     if kind == "tradeoff":
         _plot_tradeoff(title, budget, rows, out / f"{table}.png")
         return
+    if kind == "curve":
+        _write_curves(title, rows, out / f"{table}.md", out / f"{table}.png")
+        return
     fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(rows)), 3.8))
     xs = range(len(rows))
     ax.bar([x - 0.2 for x in xs], [r["err_mean"] for r in rows], 0.4, yerr=[r["err_spread"] or 0 for r in rows], label=f"ours ({budget} budget)")
@@ -194,6 +217,32 @@ def write_table(table: str, title: str, budget: str, rows: list[dict[str, Any]],
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out / f"{table}.png", dpi=120)
+    plt.close(fig)
+
+
+def _write_curves(title: str, rows: list[dict[str, Any]], md: Path, png: Path) -> None:
+    """Append the epoch-by-epoch test errors to ``md``; plot them against epochs and against the
+    cumulative training time of each run (on its own machine, named in the legend)."""
+    import matplotlib.pyplot as plt
+
+    epochs = sorted({p["epoch"] for r in rows for p in r["curve"]})
+    by_row = [{p["epoch"]: p for p in r["curve"]} for r in rows]
+    lines = ["", "Test error (%) after each epoch (cumulative training time, min, on the row's machine):", ""]
+    lines += ["| epoch | " + " | ".join(r["label"] for r in rows) + " |", "|---" * (len(rows) + 1) + "|"]
+    for e in epochs:
+        cells = [f"{c[e]['test_top1_err']:.2f} ({c[e]['elapsed_s'] / 60:.1f})" if e in c else "—" for c in by_row]
+        lines.append(f"| {e} | " + " | ".join(cells) + " |")
+    md.write_text(md.read_text() + "\n".join(lines) + "\n")
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    for r in rows:
+        a.plot([p["epoch"] for p in r["curve"]], [p["test_top1_err"] for p in r["curve"]], "o-", ms=3, label=r["label"])
+        b.plot([p["elapsed_s"] / 60 for p in r["curve"]], [p["test_top1_err"] for p in r["curve"]], "o-", ms=3, label=f"{r['label']} ({r['machine']})")
+    a.set(xlabel="epoch", ylabel="CIFAR-10 test error (%)", title=title)
+    b.set(xlabel="training time (min, each run's machine)")
+    a.legend(fontsize=7)
+    b.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(png, dpi=120)
     plt.close(fig)
 
 
@@ -259,10 +308,13 @@ def _write_finished(table: str, title: str, budget: str, out: Path, data_dir: st
 
 def _all_finished(table: str, budget: str, out: Path, data_dir: str | None, config_dir: Path) -> list[dict[str, Any]]:
     _, rows = read_table(table, config_dir)
-    tradeoff, finished = table_kind(table, config_dir) == "tradeoff", []
+    kind, finished = table_kind(table, config_dir), []
+    tradeoff = kind == "tradeoff"
     for row in rows:
         configs = [resolve(row, budget, seed, table, out, data_dir) for seed in row.seeds]
         done = [(seed, c) for seed, c in zip(row.seeds, configs) if run_state(c) == "finished"]
         if done:  # a row shows the seeds finished so far
             finished.append(_summary_row(row, [s for s, _ in done], [json.loads((Path(c.train.out_dir) / "results.json").read_text()) for _, c in done], tradeoff))
+            if kind == "curve":  # the first finished seed's curve
+                finished[-1]["curve"] = _curve(Path(done[0][1].train.out_dir))
     return finished
