@@ -49,5 +49,5 @@ def environment() -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "gpu": gpu,
         "python": platform.python_version(),
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),  # a plain str: TorchVersion would not load with weights_only=True
     }

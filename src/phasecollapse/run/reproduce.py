@@ -130,6 +130,21 @@ def _cost(model: str, options: dict[str, Any]) -> dict[str, Any]:
     return {k: c[k] for k in ("projection_params", "dense_projection_params", "params", "macs")}
 
 
+def _machine(env: dict[str, Any] | None) -> str:
+    if env is None:
+        return "not recorded"
+    return f"{env['cpu']} ({env['cpu_cores']} cores)" + (f", {env['gpu']}" if env.get("gpu") else "")
+
+
+def _machines(run: dict[str, Any]) -> str:
+    """The machine of a run, or of each stretch of epochs where it was resumed elsewhere."""
+    segments = run.get("segments") or [{"from_epoch": 1, "environment": run["environment"]}]
+    if len({_machine(s["environment"]) for s in segments}) == 1:
+        return _machine(segments[0]["environment"])
+    ends = [s["from_epoch"] - 1 for s in segments[1:]] + [run["epochs_completed"]]
+    return "; ".join(f"epochs {s['from_epoch']}–{end}: {_machine(s['environment'])}" for s, end in zip(segments, ends))
+
+
 def _summary_row(row: Row, seeds: list[int], runs: list[dict[str, Any]], tradeoff: bool = False) -> dict[str, Any]:
     errors = [r["final"]["test_top1_err"] for r in runs]
     first = runs[0]
@@ -149,7 +164,7 @@ def _summary_row(row: Row, seeds: list[int], runs: list[dict[str, Any]], tradeof
         "options": options,
         "wall_s": [r["wall_s"] for r in runs],
         "images_per_s": [r["final"].get("train_images_per_s") for r in runs],
-        "machine": f"{first['environment']['cpu']} ({first['environment']['cpu_cores']} cores)" + (f", {first['environment']['gpu']}" if first["environment"].get("gpu") else ""),
+        "machine": _machines(first),
         "commit": sorted({r["environment"]["git_commit"] for r in runs}),
         "config_hash": first.get("config_hash"),
         **({"cost": _cost(first["model"], options)} if tradeoff else {}),

@@ -317,6 +317,8 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool, overwrite: bool
     scheduler = build_scheduler(optimizer, config, len(train_loader))
     ema = build_ema(model, config)
     start_epoch, best, wall_before = 0, {"test_top1_err": math.inf, "test_top5_err": math.inf, "epoch": 0}, 0.0
+    # Where each stretch of epochs ran: a run resumed on another machine says so in its results.
+    segments: list[dict[str, Any]] = [{"from_epoch": 1, "environment": provenance}]
     if resume:
         path = out_dir / "last.pt"
         ckpt = checkpoint.load(path, ctx.device)
@@ -331,6 +333,8 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool, overwrite: bool
         if ema is not None:
             ema.load_state_dict(ckpt["ema"])
         start_epoch, best, wall_before = ckpt["epoch"], ckpt["best"], ckpt.get("wall_s", 0.0)
+        earlier = ckpt.get("segments", [{"from_epoch": 1, "environment": None}])  # None: not recorded (older checkpoint)
+        segments = [*earlier, {"from_epoch": start_epoch + 1, "environment": provenance}]
         _set_rng_state(ckpt["rng"])
     net: nn.Module = model
     if ctx.world > 1:
@@ -378,6 +382,7 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool, overwrite: bool
                 "config": config.to_dict(),
                 "metrics": row,
                 "wall_s": wall_before + time.perf_counter() - t0,
+                "segments": segments,
             }
             if improved:  # best.pt first: a kill before last.pt is written makes --resume redo this epoch
                 checkpoint.save_atomic(state, out_dir / "best.pt")
@@ -395,6 +400,7 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool, overwrite: bool
         "world_size": ctx.world,
         "rank_weight_max_abs_diff": distributed.weight_divergence(model),
         "environment": provenance,
+        "segments": segments,
     }
     if ctx.is_main:
         (out_dir / "results.json").write_text(json.dumps(summary, indent=2))
