@@ -53,6 +53,9 @@ def test_reproduce_runs_skips_resumes_and_never_overwrites(tmp_path: Path, capsy
     record = json.loads((out / "table2.json").read_text())
     assert record["rows"][0]["poster_err"] == 7.7 and (out / "table2.md").read_text().count("| mod |") == 1
     assert (out / "table2.png").stat().st_size > 0
+    md = (out / "table2.md").read_text()
+    mod, cst = rows[0]["err_mean"], rows[1]["err_mean"]
+    assert ("Same order." in md) == (mod < cst) and ("Order differs: cst" in md) == (cst < mod)
     printed = capsys.readouterr().out  # seed-major: every row's first seed before any second seed
     assert printed.index("run 1/3: mod seed 0") < printed.index("run 2/3: cst seed 0") < printed.index("run 3/3: mod seed 1")
     # Finished rows are skipped (same resolved config): nothing retrained.
@@ -203,3 +206,14 @@ def test_curve_table_reads_each_runs_epochs(tmp_path: Path) -> None:
     assert rows[0]["curve"][-1]["elapsed_s"] == pytest.approx(sum(float(m["epoch_s"]) for m in metrics))
     md = (out / "curve.md").read_text()
     assert "| epoch | mod |" in md and md.count("\n| 2 | ") == 1 and (out / "curve.png").stat().st_size > 0
+
+
+def test_order_lines_flag_every_pair_ranked_against_the_poster() -> None:
+    from phasecollapse.run.reproduce import _order_lines
+
+    rows = [{"label": "skip", "err_mean": 10.0, "poster_err": 7.7}, {"label": "noskip", "err_mean": 8.0, "poster_err": 11.7}, {"label": "scat", "err_mean": 30.0, "poster_err": 27.7}, {"label": "new", "err_mean": 1.0, "poster_err": None}]
+    lines = _order_lines(rows)
+    assert "Ours, lowest error first: noskip < skip < scat." in lines and "Poster: skip < noskip < scat." in lines
+    assert [line for line in lines if line.startswith("- Order differs")] == ["- Order differs: noskip (8.00 %) beats skip (10.00 %) here; the poster has the opposite (11.7 vs 7.7 %)."]
+    rows[1]["err_mean"] = 12.0
+    assert _order_lines(rows)[-1] == "Same order." and _order_lines(rows[3:]) == []

@@ -171,6 +171,24 @@ def _summary_row(row: Row, seeds: list[int], runs: list[dict[str, Any]], tradeof
     }
 
 
+def _order_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """Our rows ranked by error beside the poster's ranking of the same rows, and every pair the
+    two rankings put in opposite order (rows without a poster number are left out)."""
+    ranked = [r for r in rows if r["poster_err"] is not None]
+    if len(ranked) < 2:
+        return []
+    ours = " < ".join(r["label"] for r in sorted(ranked, key=lambda r: r["err_mean"]))
+    poster = " < ".join(r["label"] for r in sorted(ranked, key=lambda r: r["poster_err"]))
+    flips = [
+        f"{a['label']} ({a['err_mean']:.2f} %) beats {b['label']} ({b['err_mean']:.2f} %) here; the poster has the opposite ({a['poster_err']} vs {b['poster_err']} %)"
+        for a in ranked
+        for b in ranked
+        if a["err_mean"] < b["err_mean"] and a["poster_err"] > b["poster_err"]
+    ]
+    lines = ["", f"Ours, lowest error first: {ours}.", f"Poster: {poster}."]
+    return lines + ([f"- Order differs: {f}." for f in flips] if flips else ["Same order."])
+
+
 def _short(commit: str) -> str:
     """A commit as 7 hex digits, keeping its ``-dirty`` mark (the tree differed from it)."""
     return commit[:7] + ("-dirty" if "-dirty" in commit else "")
@@ -215,6 +233,8 @@ def write_table(table: str, title: str, budget: str, rows: list[dict[str, Any]],
     notes = [f"- {r['label']}: {r['note']}" for r in rows if r["note"]]
     if notes:
         lines += ["", *notes]
+    if kind == "poster":
+        lines += _order_lines(rows)
     (out / f"{table}.md").write_text("\n".join(lines) + "\n")
 
     if kind == "tradeoff":
