@@ -29,6 +29,7 @@ from .analysis.separation import block_features, fisher_ratio, ncm_error  # noqa
 from .run.config import CONFIG_DIR, load_config  # noqa: E402
 from .data.transforms import as_model_input  # noqa: E402
 from .run.provenance import environment  # noqa: E402
+from .run.reproduce import short_commit  # noqa: E402
 from .run.checkpoint import load_trained  # noqa: E402
 from .run.experiment import in_memory_splits  # noqa: E402
 from .run.train import fit  # noqa: E402
@@ -53,7 +54,7 @@ def committed_table2(path: Path = COMMITTED_TABLE2) -> str | None:
     for r in record["rows"]:
         poster = f"{r['poster_err']:.1f}" if r["poster_err"] is not None else "—"
         spread = f" ± {r['err_spread']:.1f}" if r["err_spread"] is not None else ""
-        lines.append(f"| {r['label']:22} | {r['err_mean']:.1f}{spread} | {poster} | {len(r['seeds'])} | {r['epochs']} | {r['machine']} | {', '.join(c[:7] for c in r['commit'])} |")
+        lines.append(f"| {r['label']:22} | {r['err_mean']:.1f}{spread} | {poster} | {len(r['seeds'])} | {r['epochs']} | {r['machine']} | {', '.join(short_commit(c) for c in r['commit'])} |")
     return "\n".join(lines)
 
 

@@ -189,7 +189,7 @@ def _order_lines(rows: list[dict[str, Any]]) -> list[str]:
     return lines + ([f"- Order differs: {f}." for f in flips] if flips else ["Same order."])
 
 
-def _short(commit: str) -> str:
+def short_commit(commit: str) -> str:
     """A commit as 7 hex digits, keeping its ``-dirty`` mark (the tree differed from it)."""
     return commit[:7] + ("-dirty" if "-dirty" in commit else "")
 
@@ -222,7 +222,7 @@ def write_table(table: str, title: str, budget: str, rows: list[dict[str, Any]],
     for r in rows:
         walls = ", ".join(f"{w / 60:.0f}" for w in r["wall_s"])
         speed = ", ".join(f"{v:.0f}" for v in r["images_per_s"] if v)
-        tail = f"{len(r['seeds'])} of {len(r['seeds_planned'])} | {r['epochs']} | `{json.dumps(r['options'])}` | {walls} | {speed} | {r['machine']} | {', '.join(_short(c) for c in r['commit'])} |"
+        tail = f"{len(r['seeds'])} of {len(r['seeds_planned'])} | {r['epochs']} | `{json.dumps(r['options'])}` | {walls} | {speed} | {r['machine']} | {', '.join(short_commit(c) for c in r['commit'])} |"
         if kind == "tradeoff":
             c = r["cost"]
             macs = f"{c['macs'] / 1e6:.1f}" if c["macs"] is not None else "—"

@@ -1,20 +1,24 @@
-"""Run reproduction jobs P at a time on one GPU until a deadline; kill what is left (their last.pt stays)."""
-import json, os, signal, subprocess, sys, time
+"""Run the commands of a job file (one per line) P at a time on one GPU until a deadline; kill what
+is left (their last.pt stays). Used for both calls: ``BUDGET_S=540 P=12 python3 sched.py
+jobs_call1.txt`` and ``BUDGET_S=195 P=10 python3 sched.py jobs_call2.txt``."""
+import json, os, shlex, signal, subprocess, sys, time
 from pathlib import Path
-R = ["python3", "-m", "phasecollapse", "reproduce"]
-O = ["--budget", "cpu", "--out", "results/reproduce", "--only"]
-jobs = [R + ["table1"] + O + ["lscat"], R + ["table1"] + O + ["resnet20"]]
-jobs += [R + ["table2"] + O + [r] for r in ["skip_ms", "noskip_mod", "noskip_cst", "skip_mc", "skip_tanh", "noskip_ms", "noskip_mc", "noskip_tanh", "skip_mod", "skip_cst"]]
-jobs += [R + ["table3"] + O + [r] for r in ["abs", "thresh", "thresh_frozen", "tanh", "powfixed"]]
-jobs += [R + ["pj_tradeoff"] + O + [r] for r in ["lowrank_r10", "grouped_g8", "orientation_cyclic_b1", "lowrank_r25", "orientation_half_plane", "orientation_cyclic", "grouped_g4"]]
-jobs += [R + ["table1"] + O + ["scat"]]
-jobs += [["python3", "-m", "phasecollapse", "train", "configs/budget/paper_recipe_25ep.toml", "--set", "train.out_dir=results/reproduce/runs/cpu/curve/paper/seed0", "--set", "train.tensorboard=false"]]
-jobs += [R + ["recipe"] + O + [r] for r in ["paper", "onecycle", "peak_lr", "nesterov", "label_smoothing", "weight_decay", "ema"]]
+
+jobs = [shlex.split(line) for line in Path(sys.argv[1]).read_text().splitlines() if line.strip()]
 P = int(os.environ.get("P", 12))
 t0 = time.time()
 deadline = t0 + float(os.environ["BUDGET_S"])
 Path("/tmp/logs").mkdir(exist_ok=True)
 running, done, queue = {}, [], list(enumerate(jobs))
+
+
+def signal_group(p: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(p.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
 while queue or running:
     while queue and len(running) < P and time.time() < deadline - 45:
         k, cmd = queue.pop(0)
@@ -30,17 +34,11 @@ while queue or running:
         break
     time.sleep(1)
 for k, (p, start, cmd) in running.items():
-    try:
-        os.killpg(p.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
+    signal_group(p, signal.SIGTERM)
     done.append({"job": k, "cmd": " ".join(cmd), "rc": "killed at deadline", "s": round(time.time() - start, 1)})
     print(f"[{time.time()-t0:5.0f}s] killed {k}: {' '.join(cmd[3:])}", flush=True)
 time.sleep(5)
-for k, (p, _, _) in running.items():
-    try:
-        os.killpg(p.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+for p, _, _ in running.values():
+    signal_group(p, signal.SIGKILL)
 done += [{"job": k, "cmd": " ".join(c), "rc": "not started"} for k, c in queue]
 Path("/tmp/logs/sched.json").write_text(json.dumps({"P": P, "wall_s": time.time() - t0, "jobs": done}, indent=1))
