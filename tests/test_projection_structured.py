@@ -383,13 +383,15 @@ def test_compiled_structured_block_equals_eager(spec: dict) -> None:
 
 
 def test_weight_ema_keeps_the_tie_index() -> None:
-    """An EMA of the weights (optim.ema_decay: AveragedModel over parameters and buffers) averages
-    the tied coordinates and leaves the structure alone."""
-    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+    """An EMA of the weights (optim.ema_decay, :func:`build_ema`) averages the tied coordinates and
+    leaves the structure alone."""
+    from phasecollapse.run.config import load_config
+    from phasecollapse.run.train import build_ema
 
     torch.manual_seed(0)
     model = create_model("lscat_skip_cifar10", projection={"kind": "orientation", "symmetry": "cyclic"}, widths=[256, 256])
-    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.9), use_buffers=True)
+    ema = build_ema(model, load_config(None, ["optim.ema_decay=0.9"]))
+    assert ema is not None
     ema.update_parameters(model)  # the first update copies
     with torch.no_grad():
         for p in model.parameters():

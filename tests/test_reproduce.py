@@ -217,3 +217,16 @@ def test_order_lines_flag_every_pair_ranked_against_the_poster() -> None:
     assert [line for line in lines if line.startswith("- Order differs")] == ["- Order differs: noskip (8.00 %) beats skip (10.00 %) here; the poster has the opposite (11.7 vs 7.7 %)."]
     rows[1]["err_mean"] = 12.0
     assert _order_lines(rows)[-1] == "Same order." and _order_lines(rows[3:]) == []
+
+
+def test_machines_names_each_stretch_and_merges_successive_ones_on_one_machine() -> None:
+    from phasecollapse.run.reproduce import _machines
+
+    cpu = {"cpu": "AMD EPYC", "cpu_cores": 2, "gpu": None}
+    gpu = {"cpu": "Intel Xeon", "cpu_cores": 16, "gpu": "NVIDIA H200"}
+    run = {"epochs_completed": 8, "environment": cpu, "segments": [{"from_epoch": 1, "environment": gpu}, {"from_epoch": 5, "environment": cpu}, {"from_epoch": 6, "environment": cpu}]}
+    assert _machines(run) == "epochs 1–4: Intel Xeon (16 cores), NVIDIA H200; epochs 5–8: AMD EPYC (2 cores)"
+    run["segments"] = [{"from_epoch": 1, "environment": None}, {"from_epoch": 5, "environment": cpu}, {"from_epoch": 7, "environment": gpu}]
+    assert _machines(run) == "epochs 1–4: not recorded; epochs 5–6: AMD EPYC (2 cores); epochs 7–8: Intel Xeon (16 cores), NVIDIA H200"
+    run["segments"] = [{"from_epoch": 1, "environment": cpu}, {"from_epoch": 3, "environment": cpu}]
+    assert _machines(run) == "AMD EPYC (2 cores)"

@@ -139,10 +139,14 @@ def _machine(env: dict[str, Any] | None) -> str:
 def _machines(run: dict[str, Any]) -> str:
     """The machine of a run, or of each stretch of epochs where it was resumed elsewhere."""
     segments = run.get("segments") or [{"from_epoch": 1, "environment": run["environment"]}]
-    if len({_machine(s["environment"]) for s in segments}) == 1:
-        return _machine(segments[0]["environment"])
-    ends = [s["from_epoch"] - 1 for s in segments[1:]] + [run["epochs_completed"]]
-    return "; ".join(f"epochs {s['from_epoch']}–{end}: {_machine(s['environment'])}" for s, end in zip(segments, ends))
+    stretches: list[tuple[int, str]] = []  # (first epoch, machine), successive stretches on one machine merged
+    for s in segments:
+        if not stretches or stretches[-1][1] != _machine(s["environment"]):
+            stretches.append((s["from_epoch"], _machine(s["environment"])))
+    if len(stretches) == 1:
+        return stretches[0][1]
+    ends = [first - 1 for first, _ in stretches[1:]] + [run["epochs_completed"]]
+    return "; ".join(f"epochs {first}–{end}: {machine}" for (first, machine), end in zip(stretches, ends))
 
 
 def _summary_row(row: Row, seeds: list[int], runs: list[dict[str, Any]], tradeoff: bool = False) -> dict[str, Any]:
