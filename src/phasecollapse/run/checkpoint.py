@@ -95,10 +95,19 @@ def load_model_state(model: torch.nn.Module, state: dict[str, Any], path: str | 
         raise CheckpointError(f"checkpoint {path} does not match the model: {detail}") from err
 
 
+def evaluated_state(ckpt: dict[str, Any]) -> dict[str, Any]:
+    """The weights a run evaluated and reported: its EMA's where it kept one (``optim.ema_decay``
+    > 0; the ``AveragedModel`` state without its ``module.`` prefix and counter), else the model's."""
+    if "ema" not in ckpt:
+        return ckpt["model"]
+    return {k.removeprefix("module."): v for k, v in ckpt["ema"].items() if k.startswith("module.")}
+
+
 def load_trained(path: str | os.PathLike[str]) -> tuple[torch.nn.Module, Config]:
-    """The model of a checkpoint with its weights (eval mode, CPU) and its config."""
+    """The model of a checkpoint with the weights its run evaluated (:func:`evaluated_state`; eval
+    mode, CPU) and its config."""
     ckpt = load(path)
     config = from_dict(ckpt["config"])
     model = build_model(config)
-    load_model_state(model, ckpt["model"], path)
+    load_model_state(model, evaluated_state(ckpt), path)
     return model.eval(), config
