@@ -23,3 +23,12 @@ def test_git_commit_in_a_copied_tree(monkeypatch) -> None:
     assert provenance.git_commit() == "unknown"
     monkeypatch.setenv("PHASECOLLAPSE_GIT_COMMIT", "abc123")
     assert provenance.git_commit() == "abc123 (copied tree)"
+
+
+def test_command_names_python_m_phasecollapse_as_phasecollapse(monkeypatch) -> None:
+    monkeypatch.setattr("sys.argv", ["/venv/lib/site-packages/phasecollapse/__main__.py", "reproduce", "table2"])
+    assert provenance.command() == "phasecollapse reproduce table2"
+    monkeypatch.setattr("sys.argv", ["/venv/bin/phasecollapse", "train", "--config", "x.toml"])
+    assert provenance.command() == "phasecollapse train --config x.toml"
+    monkeypatch.setattr("sys.argv", ["/somewhere/else/__main__.py", "a"])
+    assert provenance.command() == "__main__.py a"

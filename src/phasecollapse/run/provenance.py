@@ -38,11 +38,19 @@ def git_commit() -> str:
         return fallback
 
 
+def command() -> str:
+    """The command line, with ``python -m phasecollapse`` (argv[0] = .../phasecollapse/__main__.py)
+    written as the ``phasecollapse`` it stands for."""
+    program = Path(sys.argv[0])
+    name = "phasecollapse" if program.name == "__main__.py" and program.parent.name == "phasecollapse" else program.name
+    return " ".join([name, *sys.argv[1:]])
+
+
 def environment() -> dict[str, Any]:
     """Command line, commit, machine and library versions, for results files."""
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "command": command(),
         "git_commit": git_commit(),
         "cpu": cpu_model(),
         "cpu_cores": os.cpu_count(),
