@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from phasecollapse.run.checkpoint import CheckpointError, load
+from phasecollapse.run.checkpoint import CheckpointError, evaluated_state, load
 from phasecollapse.cli import main
 from phasecollapse.run.config import load_config
 from phasecollapse.run.experiment import build_model
@@ -60,15 +60,14 @@ def test_ema_is_evaluated_with_the_live_statistics(tmp_path: Path) -> None:
         assert torch.equal(a, b), name  # averaged, running_var would be 0.9 + 0.1·100
 
 
-
 def test_eval_of_an_ema_run_reports_the_ema_it_trained(tmp_path: Path) -> None:
     """``eval`` (and the analyses, through load_trained) use the weights the run evaluated: for an
     EMA run the average, whose error differs from the live weights'."""
     summary = fit(config(tmp_path, "optim.ema_decay=0.5", "optim.epochs=2"))
     ckpt = load(tmp_path / "last.pt")
     assert evaluate_checkpoint(tmp_path / "last.pt") == pytest.approx({k: summary["final"][k] for k in ("test_loss", "test_top1_err", "test_top5_err")})
-    averaged = {k.removeprefix("module."): v for k, v in ckpt["ema"].items() if k.startswith("module.")}
-    assert any(not torch.equal(averaged[k], v) for k, v in ckpt["model"].items())
+    averaged = evaluated_state(ckpt)
+    assert averaged.keys() == ckpt["model"].keys() and any(not torch.equal(averaged[k], v) for k, v in ckpt["model"].items())
 
 
 def _run_cli(args: list[str], **kw) -> subprocess.Popen:

@@ -141,8 +141,9 @@ def _machines(run: dict[str, Any]) -> str:
     segments = run.get("segments") or [{"from_epoch": 1, "environment": run["environment"]}]
     stretches: list[tuple[int, str]] = []  # (first epoch, machine), successive stretches on one machine merged
     for s in segments:
-        if not stretches or stretches[-1][1] != _machine(s["environment"]):
-            stretches.append((s["from_epoch"], _machine(s["environment"])))
+        machine = _machine(s["environment"])
+        if not stretches or stretches[-1][1] != machine:
+            stretches.append((s["from_epoch"], machine))
     if len(stretches) == 1:
         return stretches[0][1]
     ends = [first - 1 for first, _ in stretches[1:]] + [run["epochs_completed"]]

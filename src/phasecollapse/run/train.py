@@ -83,7 +83,6 @@ def build_ema(model: nn.Module, config: Config) -> torch.optim.swa_utils.Average
     return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.optim.ema_decay), use_buffers=False)
 
 
-
 def memory_format(config: Config) -> torch.memory_format:
     return torch.channels_last if config.train.channels_last else torch.contiguous_format
 
