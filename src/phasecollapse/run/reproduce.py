@@ -170,7 +170,7 @@ def _summary_row(row: Row, seeds: list[int], runs: list[dict[str, Any]], tradeof
         "wall_s": [r["wall_s"] for r in runs],
         "images_per_s": [r["final"].get("train_images_per_s") for r in runs],
         "machine": _machines(first),
-        "commit": sorted({r["environment"]["git_commit"] for r in runs}),
+        "commit": list(dict.fromkeys(r["environment"]["git_commit"] for r in runs)),  # in seed order
         "config_hash": first.get("config_hash"),
         **({"cost": _cost(first["model"], options)} if tradeoff else {}),
     }
