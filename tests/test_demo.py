@@ -52,3 +52,5 @@ def test_demo_labels_the_committed_table2_and_skips_it_when_absent(tmp_path: Pat
     assert text.startswith("Committed result, not run now") and "--budget cpu" in text
     assert "| LScat + skip, mod      | 20.2 ± 0.5 | 7.7 | 2 | 8 | AMD EPYC (2 cores) | abcdef0 |" in text
     assert "| LScat + skip, ms       | 20.2 | — | 1 |" in text
+    # The checkout's own table is named relative to the checkout, wherever it was cloned.
+    assert "--budget cpu`, results/reproduce/table2.json)" in demo.committed_table2()

@@ -41,7 +41,8 @@ TEXTURES = ("textures (4 classes)", "budget/textures.toml")
 CIFAR10 = ("CIFAR-10 subset", "budget/demo_cifar10_subset.toml")
 ANALYSIS_SAMPLES = 1024
 #: The committed Table 2 of the source checkout (absent from an installed wheel: then skipped).
-COMMITTED_TABLE2 = CONFIG_DIR.parent / "results" / "reproduce" / "table2.json"
+CHECKOUT = CONFIG_DIR.parent
+COMMITTED_TABLE2 = CHECKOUT / "results" / "reproduce" / "table2.json"
 
 
 def committed_table2(path: Path = COMMITTED_TABLE2) -> str | None:
@@ -49,7 +50,8 @@ def committed_table2(path: Path = COMMITTED_TABLE2) -> str | None:
     if not path.exists():
         return None
     record = json.loads(path.read_text())
-    lines = [f"Committed result, not run now: {record['title']} (`phasecollapse reproduce table2 --budget {record['budget']}`, {path})",
+    shown = path.relative_to(CHECKOUT) if path.is_relative_to(CHECKOUT) else path
+    lines = [f"Committed result, not run now: {record['title']} (`phasecollapse reproduce table2 --budget {record['budget']}`, {shown})",
              f"| {'row':22} | ours (%) | poster (%) | seeds | epochs | machine | commit |"]
     for r in record["rows"]:
         poster = f"{r['poster_err']:.1f}" if r["poster_err"] is not None else "—"
