@@ -127,7 +127,8 @@ def test_reproduce_tradeoff_table_adds_costs_and_reuses_runs(tmp_path: Path, cap
     assert lowrank["cost"]["projection_params"] < dense["cost"]["projection_params"] and lowrank["cost"]["macs"] < dense["cost"]["macs"]
     assert lowrank["cost"]["params"] < dense["cost"]["params"] and lowrank["images_per_s"][0] > 0
     md = (out / "pj_tradeoff.md").read_text()
-    assert "| P_j params | ÷ dense P_j | total params | MACs / image (M) |" in md and f"| {dense['cost']['projection_params']:,} | 1.00 |" in md
+    assert "| vs dense (points) | P_j params | ÷ dense P_j | total params | MACs / image (M) |" in md and f"| +0.00 | {dense['cost']['projection_params']:,} | 1.00 |" in md
+    assert f"Dense P_j: {dense['err_mean']:.2f} %" in md and "Pareto front" in md
     assert json.loads((out / "pj_tradeoff.json").read_text())["rows"][1]["cost"] == lowrank["cost"]
     assert (out / "pj_tradeoff.png").stat().st_size > 0
 
@@ -230,3 +231,19 @@ def test_machines_names_each_stretch_and_merges_successive_ones_on_one_machine()
     assert _machines(run) == "epochs 1–4: not recorded; epochs 5–6: AMD EPYC (2 cores); epochs 7–8: Intel Xeon (16 cores), NVIDIA H200"
     run["segments"] = [{"from_epoch": 1, "environment": cpu}, {"from_epoch": 3, "environment": cpu}]
     assert _machines(run) == "AMD EPYC (2 cores)"
+
+
+def test_tradeoff_pareto_front_names_the_undominated_rows() -> None:
+    """Constructed rows whose front is known: dominated rows are left out, ties on both are kept."""
+    from phasecollapse.run.reproduce import _tradeoff_lines
+
+    def row(label: str, params: int, err: float) -> dict:
+        return {"label": label, "err_mean": err, "cost": {"projection_params": params, "dense_projection_params": 1000}}
+
+    rows = [row("dense", 1000, 10.0), row("a", 100, 10.5), row("b", 200, 12.0), row("c", 500, 9.0), row("d", 100, 10.5)]
+    lines = _tradeoff_lines(rows)
+    assert lines[1] == "Dense P_j: 10.00 % with 1,000 P_j parameters."
+    front = lines[2].split(": ", 1)[1]
+    assert "a (10.50 %, 10.0× fewer P_j parameters, +0.50 points)" in front and "d (" in front and "c (9.00 %, 2.0× fewer P_j parameters, -1.00 points)" in front
+    assert "b (" not in front and "dense (" not in front  # b: a is cheaper and better; dense: c is
+    assert _tradeoff_lines([row("a", 100, 10.5), row("b", 200, 12.0)]) == []  # no dense row: nothing to compare with

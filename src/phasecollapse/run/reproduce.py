@@ -194,6 +194,28 @@ def _order_lines(rows: list[dict[str, Any]]) -> list[str]:
     return lines + ([f"- Order differs: {f}." for f in flips] if flips else ["Same order."])
 
 
+def _dense(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The trade-off row whose P_j is the paper's dense one, if it has run."""
+    return next((r for r in rows if r["cost"]["projection_params"] == r["cost"]["dense_projection_params"]), None)
+
+
+def _tradeoff_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The dense row's error, and the Pareto front: the rows that no other row beats on both
+    P_j parameters and error, each with its saving and its error against dense."""
+    dense = _dense(rows)
+    if dense is None or len(rows) < 2:
+        return []
+    point = {id(r): (r["cost"]["projection_params"], r["err_mean"]) for r in rows}
+
+    def dominated(r: dict[str, Any]) -> bool:
+        (n, e), others = point[id(r)], [point[id(o)] for o in rows if o is not r]
+        return any(m <= n and f <= e and (m, f) != (n, e) for m, f in others)
+
+    front = sorted((r for r in rows if not dominated(r)), key=lambda r: point[id(r)])
+    cells = [f"{r['label']} ({r['err_mean']:.2f} %, {r['cost']['dense_projection_params'] / r['cost']['projection_params']:.1f}× fewer P_j parameters, {r['err_mean'] - dense['err_mean']:+.2f} points)" for r in front]
+    return ["", f"Dense P_j: {dense['err_mean']:.2f} % with {dense['cost']['projection_params']:,} P_j parameters.", "Pareto front (no other row has both fewer P_j parameters and a lower error), fewest parameters first: " + "; ".join(cells) + "."]
+
+
 def short_commit(commit: str) -> str:
     """A commit as 7 hex digits, keeping its ``-dirty`` mark (the tree differed from it)."""
     return commit[:7] + ("-dirty" if "-dirty" in commit else "")
@@ -216,9 +238,10 @@ def write_table(table: str, title: str, budget: str, rows: list[dict[str, Any]],
     lines = [f"# {title}", "", f"Budget `{budget}`; command `{record['environment']['command']}`.", ""]
     if kind == "tradeoff":
         lines += [
-            "| row | test error (%) | P_j params | ÷ dense P_j | total params | MACs / image (M) | seeds | epochs | model options | wall time (min) | images/s | machine | commit |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| row | test error (%) | vs dense (points) | P_j params | ÷ dense P_j | total params | MACs / image (M) | seeds | epochs | model options | wall time (min) | images/s | machine | commit |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
+        dense = _dense(rows)
     else:
         lines += [
             "| row | ours: test error (%) | poster (%) | seeds | epochs | model options | wall time (min) | images/s | machine | commit |",
@@ -231,7 +254,8 @@ def write_table(table: str, title: str, budget: str, rows: list[dict[str, Any]],
         if kind == "tradeoff":
             c = r["cost"]
             macs = f"{c['macs'] / 1e6:.1f}" if c["macs"] is not None else "—"
-            lines.append(f"| {r['label']} | {cell(r)} | {c['projection_params']:,} | {c['dense_projection_params'] / c['projection_params']:.2f} | {c['params']:,} | {macs} | {tail}")
+            delta = f"{r['err_mean'] - dense['err_mean']:+.2f}" if dense is not None else "—"
+            lines.append(f"| {r['label']} | {cell(r)} | {delta} | {c['projection_params']:,} | {c['dense_projection_params'] / c['projection_params']:.2f} | {c['params']:,} | {macs} | {tail}")
         else:
             poster = f"{r['poster_err']:.1f}" if r["poster_err"] is not None else "—"
             lines.append(f"| {r['label']} | {cell(r)} | {poster} | {tail}")
@@ -240,6 +264,8 @@ def write_table(table: str, title: str, budget: str, rows: list[dict[str, Any]],
         lines += ["", *notes]
     if kind == "poster":
         lines += _order_lines(rows)
+    if kind == "tradeoff":
+        lines += _tradeoff_lines(rows)
     (out / f"{table}.md").write_text("\n".join(lines) + "\n")
 
     if kind == "tradeoff":
