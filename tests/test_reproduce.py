@@ -246,4 +246,5 @@ def test_tradeoff_pareto_front_names_the_undominated_rows() -> None:
     front = lines[2].split(": ", 1)[1]
     assert "a (10.50 %, 10.0× fewer P_j parameters, +0.50 points)" in front and "d (" in front and "c (9.00 %, 2.0× fewer P_j parameters, -1.00 points)" in front
     assert "b (" not in front and "dense (" not in front  # b: a is cheaper and better; dense: c is
+    assert _tradeoff_lines(rows[:3])[2].endswith("a (10.50 %, 10.0× fewer P_j parameters, +0.50 points); dense (10.00 %).")
     assert _tradeoff_lines([row("a", 100, 10.5), row("b", 200, 12.0)]) == []  # no dense row: nothing to compare with

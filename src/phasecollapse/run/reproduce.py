@@ -212,7 +212,10 @@ def _tradeoff_lines(rows: list[dict[str, Any]]) -> list[str]:
         return any(m <= n and f <= e and (m, f) != (n, e) for m, f in others)
 
     front = sorted((r for r in rows if not dominated(r)), key=lambda r: point[id(r)])
-    cells = [f"{r['label']} ({r['err_mean']:.2f} %, {r['cost']['dense_projection_params'] / r['cost']['projection_params']:.1f}× fewer P_j parameters, {r['err_mean'] - dense['err_mean']:+.2f} points)" for r in front]
+    cells = [
+        f"{r['label']} ({r['err_mean']:.2f} %" + ("" if r is dense else f", {r['cost']['dense_projection_params'] / r['cost']['projection_params']:.1f}× fewer P_j parameters, {r['err_mean'] - dense['err_mean']:+.2f} points") + ")"
+        for r in front
+    ]
     return ["", f"Dense P_j: {dense['err_mean']:.2f} % with {dense['cost']['projection_params']:,} P_j parameters.", "Pareto front (no other row has both fewer P_j parameters and a lower error), fewest parameters first: " + "; ".join(cells) + "."]
 
 
