@@ -112,7 +112,7 @@ def test_reproduce_tradeoff_table_adds_costs_and_reuses_runs(tmp_path: Path, cap
     (configs / "reproduce" / "pj_tradeoff.toml").write_text(
         'title = "tiny trade-off"\nkind = "tradeoff"\n'
         '[[rows]]\nname = "dense"\nlabel = "dense"\ncpu = "../mod.toml"\nruns = "table2/mod"\n'
-        '[[rows]]\nname = "lowrank"\nlabel = "low rank"\ncpu = "../lowrank.toml"\n'
+        '[[rows]]\nname = "lowrank"\nlabel = "low rank, |A B|"\ncpu = "../lowrank.toml"\n'
     )
     out = tmp_path / "out"
     reproduce("table2", "cpu", None, out, None, configs)
@@ -129,6 +129,8 @@ def test_reproduce_tradeoff_table_adds_costs_and_reuses_runs(tmp_path: Path, cap
     md = (out / "pj_tradeoff.md").read_text()
     assert "| vs dense (points) | P_j params | ÷ dense P_j | total params | MACs / image (M) |" in md and f"| +0.00 | {dense['cost']['projection_params']:,} | 1.00 |" in md
     assert f"Dense P_j: {dense['err_mean']:.2f} %" in md and "Pareto front" in md
+    header, row = next(line for line in md.splitlines() if line.startswith("| row")), next(line for line in md.splitlines() if line.startswith("| low rank"))
+    assert row.startswith("| low rank, \\|A B\\| |") and row.replace("\\|", "").count("|") == header.count("|")  # a label's pipes do not split its row
     assert json.loads((out / "pj_tradeoff.json").read_text())["rows"][1]["cost"] == lowrank["cost"]
     assert (out / "pj_tradeoff.png").stat().st_size > 0
 

@@ -219,6 +219,11 @@ def _tradeoff_lines(rows: list[dict[str, Any]]) -> list[str]:
     return ["", f"Dense P_j: {dense['err_mean']:.2f} % with {dense['cost']['projection_params']:,} P_j parameters.", "Pareto front (no other row has both fewer P_j parameters and a lower error), fewest parameters first: " + "; ".join(cells) + "."]
 
 
+def _cell_text(text: str) -> str:
+    """``text`` for a Markdown table cell: its pipes escaped (a label such as "|Δθ| ≤ 1")."""
+    return text.replace("|", "\\|")
+
+
 def short_commit(commit: str) -> str:
     """A commit as 7 hex digits, keeping its ``-dirty`` mark (the tree differed from it)."""
     return commit[:7] + ("-dirty" if "-dirty" in commit else "")
@@ -258,10 +263,10 @@ def write_table(table: str, title: str, budget: str, rows: list[dict[str, Any]],
             c = r["cost"]
             macs = f"{c['macs'] / 1e6:.1f}" if c["macs"] is not None else "—"
             delta = f"{r['err_mean'] - dense['err_mean']:+.2f}" if dense is not None else "—"
-            lines.append(f"| {r['label']} | {cell(r)} | {delta} | {c['projection_params']:,} | {c['dense_projection_params'] / c['projection_params']:.2f} | {c['params']:,} | {macs} | {tail}")
+            lines.append(f"| {_cell_text(r['label'])} | {cell(r)} | {delta} | {c['projection_params']:,} | {c['dense_projection_params'] / c['projection_params']:.2f} | {c['params']:,} | {macs} | {tail}")
         else:
             poster = f"{r['poster_err']:.1f}" if r["poster_err"] is not None else "—"
-            lines.append(f"| {r['label']} | {cell(r)} | {poster} | {tail}")
+            lines.append(f"| {_cell_text(r['label'])} | {cell(r)} | {poster} | {tail}")
     notes = [f"- {r['label']}: {r['note']}" for r in rows if r["note"]]
     if notes:
         lines += ["", *notes]
@@ -297,7 +302,7 @@ def _write_curves(title: str, rows: list[dict[str, Any]], md: Path, png: Path) -
     epochs = sorted({p["epoch"] for r in rows for p in r["curve"]})
     by_row = [{p["epoch"]: p for p in r["curve"]} for r in rows]
     lines = ["", "Test error (%) after each epoch (cumulative training time, min, on the row's machine):", ""]
-    lines += ["| epoch | " + " | ".join(r["label"] for r in rows) + " |", "|---" * (len(rows) + 1) + "|"]
+    lines += ["| epoch | " + " | ".join(_cell_text(r["label"]) for r in rows) + " |", "|---" * (len(rows) + 1) + "|"]
     for e in epochs:
         cells = [f"{c[e]['test_top1_err']:.2f} ({c[e]['elapsed_s'] / 60:.1f})" if e in c else "—" for c in by_row]
         lines.append(f"| {e} | " + " | ".join(cells) + " |")
