@@ -329,10 +329,11 @@ def _plot_tradeoff(title: str, budget: str, rows: list[dict[str, Any]], path: Pa
         c = r["cost"]
         dense = c["projection_params"] == c["dense_projection_params"]
         ax.errorbar(c["projection_params"], r["err_mean"], yerr=r["err_spread"] or 0, fmt="*" if dense else "o", ms=12 if dense else 6, color="k" if dense else None, capsize=3)
-        ax.annotate(r["label"], (c["projection_params"], r["err_mean"]), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        ax.annotate(r["label"], (c["projection_params"], r["err_mean"]), textcoords="offset points", xytext=(-6, 6) if dense else (4, 4), ha="right" if dense else "left", fontsize=7)
         if dense:
             ax.axhline(r["err_mean"], color="k", lw=0.8, ls="--")
-    ax.set(xscale="log", xlabel="P_j parameters (real scalars, all blocks)", ylabel="test error (%)", title=f"{title} ({budget} budget; ★ dense)")
+    ax.set(xscale="log", xlabel="P_j parameters (real scalars, all blocks)", ylabel="test error (%)", title=f"{title}\n({budget} budget; ★ dense)")
+    ax.title.set_fontsize(9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
