@@ -206,13 +206,14 @@ def _tradeoff_lines(rows: list[dict[str, Any]]) -> list[str]:
     dense = _dense(rows)
     if dense is None or len(rows) < 2:
         return []
-    point = {id(r): (r["cost"]["projection_params"], r["err_mean"]) for r in rows}
+    def point(r: dict[str, Any]) -> tuple[int, float]:
+        return r["cost"]["projection_params"], r["err_mean"]
 
-    def dominated(r: dict[str, Any]) -> bool:
-        (n, e), others = point[id(r)], [point[id(o)] for o in rows if o is not r]
-        return any(m <= n and f <= e and (m, f) != (n, e) for m, f in others)
+    def dominated(r: dict[str, Any]) -> bool:  # another point no worse on both and not equal (so not r itself)
+        n, e = point(r)
+        return any(m <= n and f <= e and (m, f) != (n, e) for m, f in map(point, rows))
 
-    front = sorted((r for r in rows if not dominated(r)), key=lambda r: point[id(r)])
+    front = sorted((r for r in rows if not dominated(r)), key=point)
     cells = [
         f"{r['label']} ({r['err_mean']:.2f} %" + ("" if r is dense else f", {r['cost']['dense_projection_params'] / r['cost']['projection_params']:.1f}× fewer P_j parameters, {r['err_mean'] - dense['err_mean']:+.2f} points") + ")"
         for r in front
@@ -326,9 +327,9 @@ def _plot_tradeoff(title: str, budget: str, rows: list[dict[str, Any]], path: Pa
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    dense_row = _dense(rows)
     for r in rows:
-        c = r["cost"]
-        dense = c["projection_params"] == c["dense_projection_params"]
+        c, dense = r["cost"], r is dense_row
         ax.errorbar(c["projection_params"], r["err_mean"], yerr=r["err_spread"] or 0, fmt="*" if dense else "o", ms=12 if dense else 6, color="k" if dense else None, capsize=3)
         ax.annotate(r["label"], (c["projection_params"], r["err_mean"]), textcoords="offset points", xytext=(-6, 6) if dense else (4, 4), ha="right" if dense else "left", fontsize=7)
         if dense:
