@@ -98,7 +98,11 @@ def test_pj_tradeoff_table_resolves_and_reuses_table2_dense_runs() -> None:
     assert dense.train.out_dir == skip_mod.train.out_dir and config_hash(dense) == config_hash(skip_mod)
     for row in rows[1:]:
         config = resolve(row, "cpu", row.seeds[0], "pj_tradeoff", out, None)
-        assert config.train.out_dir.endswith(f"cpu/pj_tradeoff/{row.name}/seed0") and config.model.options["projection"]["kind"] in ("lowrank", "orientation", "grouped")
+        assert config.train.out_dir.endswith(f"cpu/pj_tradeoff/{row.name}/seed0")
+        if row.name.startswith("dense"):  # the null model: the dense P_j of a thinner network
+            assert "projection" not in config.model.options and config.model.options["width_factor"] < dense.model.options["width_factor"]
+        else:
+            assert config.model.options["projection"]["kind"] in ("lowrank", "orientation", "grouped")
         with pytest.raises(ValueError, match="no 'paper' recipe"):
             resolve(row, "paper", 0, "pj_tradeoff", out, None)
 
@@ -239,8 +243,8 @@ def test_tradeoff_pareto_front_names_the_undominated_rows() -> None:
     """Constructed rows whose front is known: dominated rows are left out, ties on both are kept."""
     from phasecollapse.run.reproduce import _tradeoff_lines
 
-    def row(label: str, params: int, err: float) -> dict:
-        return {"label": label, "err_mean": err, "cost": {"projection_params": params, "dense_projection_params": 1000}}
+    def row(label: str, params: int, err: float, own_dense: int = 1000) -> dict:
+        return {"name": label, "label": label, "err_mean": err, "cost": {"projection_params": params, "dense_projection_params": own_dense}}
 
     rows = [row("dense", 1000, 10.0), row("a", 100, 10.5), row("b", 200, 12.0), row("c", 500, 9.0), row("d", 100, 10.5)]
     lines = _tradeoff_lines(rows)
@@ -250,3 +254,8 @@ def test_tradeoff_pareto_front_names_the_undominated_rows() -> None:
     assert "b (" not in front and "dense (" not in front  # b: a is cheaper and better; dense: c is
     assert _tradeoff_lines(rows[:3])[2].endswith("a (10.50 %, 10.0× fewer P_j parameters, +0.50 points); dense (10.00 %).")
     assert _tradeoff_lines([row("a", 100, 10.5), row("b", 200, 12.0)]) == []  # no dense row: nothing to compare with
+    # A dense P_j in a thinner network (its own dense count is its count) is not the reference,
+    # listed first or not: its saving and error are against the row named dense.
+    thin = row("thin", 50, 11.0, own_dense=50)
+    lines = _tradeoff_lines([thin, *rows[:3]])
+    assert lines[1] == "Dense P_j: 10.00 % with 1,000 P_j parameters." and "thin (11.00 %, 20.0× fewer P_j parameters, +1.00 points)" in lines[2]

@@ -196,8 +196,15 @@ def _order_lines(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def _dense(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The trade-off row whose P_j is the paper's dense one, if it has run."""
-    return next((r for r in rows if r["cost"]["projection_params"] == r["cost"]["dense_projection_params"]), None)
+    """The trade-off's reference, the row named ``dense`` (the paper's dense P_j at the table's
+    widths), if it has run. Other rows may have dense P_j too (a thinner network: the null model
+    that saves P_j parameters without any structure); they are compared with it like the rest."""
+    return next((r for r in rows if r["name"] == "dense"), None)
+
+
+def _saving(r: dict[str, Any], dense: dict[str, Any]) -> float:
+    """How many times fewer P_j parameters row r has than the reference dense row."""
+    return dense["cost"]["projection_params"] / r["cost"]["projection_params"]
 
 
 def _tradeoff_lines(rows: list[dict[str, Any]]) -> list[str]:
@@ -215,7 +222,7 @@ def _tradeoff_lines(rows: list[dict[str, Any]]) -> list[str]:
 
     front = sorted((r for r in rows if not dominated(r)), key=point)
     cells = [
-        f"{r['label']} ({r['err_mean']:.2f} %" + ("" if r is dense else f", {r['cost']['dense_projection_params'] / r['cost']['projection_params']:.1f}× fewer P_j parameters, {r['err_mean'] - dense['err_mean']:+.2f} points") + ")"
+        f"{r['label']} ({r['err_mean']:.2f} %" + ("" if r is dense else f", {_saving(r, dense):.1f}× fewer P_j parameters, {r['err_mean'] - dense['err_mean']:+.2f} points") + ")"
         for r in front
     ]
     return ["", f"Dense P_j: {dense['err_mean']:.2f} % with {dense['cost']['projection_params']:,} P_j parameters.", "Pareto front (no other row has both fewer P_j parameters and a lower error), fewest parameters first: " + "; ".join(cells) + "."]
@@ -264,8 +271,8 @@ def write_table(table: str, title: str, budget: str, rows: list[dict[str, Any]],
         if kind == "tradeoff":
             c = r["cost"]
             macs = f"{c['macs'] / 1e6:.1f}" if c["macs"] is not None else "—"
-            delta = f"{r['err_mean'] - dense['err_mean']:+.2f}" if dense is not None else "—"
-            lines.append(f"| {_cell_text(r['label'])} | {cell(r)} | {delta} | {c['projection_params']:,} | {c['dense_projection_params'] / c['projection_params']:.2f} | {c['params']:,} | {macs} | {tail}")
+            delta, saving = (f"{r['err_mean'] - dense['err_mean']:+.2f}", f"{_saving(r, dense):.2f}") if dense is not None else ("—", "—")
+            lines.append(f"| {_cell_text(r['label'])} | {cell(r)} | {delta} | {c['projection_params']:,} | {saving} | {c['params']:,} | {macs} | {tail}")
         else:
             poster = f"{r['poster_err']:.1f}" if r["poster_err"] is not None else "—"
             lines.append(f"| {_cell_text(r['label'])} | {cell(r)} | {poster} | {tail}")
@@ -323,18 +330,21 @@ def _write_curves(title: str, rows: list[dict[str, Any]], md: Path, png: Path) -
 
 
 def _plot_tradeoff(title: str, budget: str, rows: list[dict[str, Any]], path: Path) -> None:
-    """Test error against P_j parameters (log scale), one marker per row; dense P_j marked."""
+    """Test error against P_j parameters (log scale), one marker per row: the reference dense P_j
+    a star, dense P_j of thinner networks grey squares, structured P_j dots."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     dense_row = _dense(rows)
     for r in rows:
         c, dense = r["cost"], r is dense_row
-        ax.errorbar(c["projection_params"], r["err_mean"], yerr=r["err_spread"] or 0, fmt="*" if dense else "o", ms=12 if dense else 6, color="k" if dense else None, capsize=3)
+        thinner = not dense and c["projection_params"] == c["dense_projection_params"]
+        fmt, color = ("*", "k") if dense else ("s", "grey") if thinner else ("o", None)
+        ax.errorbar(c["projection_params"], r["err_mean"], yerr=r["err_spread"] or 0, fmt=fmt, ms=12 if dense else 6, color=color, capsize=3)
         ax.annotate(r["label"], (c["projection_params"], r["err_mean"]), textcoords="offset points", xytext=(-6, 6) if dense else (4, 4), ha="right" if dense else "left", fontsize=7)
         if dense:
             ax.axhline(r["err_mean"], color="k", lw=0.8, ls="--")
-    ax.set(xscale="log", xlabel="P_j parameters (real scalars, all blocks)", ylabel="test error (%)", title=f"{title}\n({budget} budget; ★ dense)")
+    ax.set(xscale="log", xlabel="P_j parameters (real scalars, all blocks)", ylabel="test error (%)", title=f"{title}\n({budget} budget; ★ dense, ■ dense in a thinner network)")
     ax.title.set_fontsize(9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
