@@ -330,22 +330,24 @@ def _write_curves(title: str, rows: list[dict[str, Any]], md: Path, png: Path) -
 
 
 def _plot_tradeoff(title: str, budget: str, rows: list[dict[str, Any]], path: Path) -> None:
-    """Test error against P_j parameters (log scale), one marker per row: the reference dense P_j
-    a star, dense P_j of thinner networks grey squares, structured P_j dots."""
+    """Test error against P_j parameters (log scale), one numbered marker per row, the numbers
+    named in the legend: the reference dense P_j a star, dense P_j of thinner networks open
+    squares, structured P_j dots."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    fig, ax = plt.subplots(figsize=(9, 4.4))
     dense_row = _dense(rows)
-    for r in rows:
+    for i, r in enumerate(rows, 1):
         c, dense = r["cost"], r is dense_row
         thinner = not dense and c["projection_params"] == c["dense_projection_params"]
-        fmt, color = ("*", "k") if dense else ("s", "grey") if thinner else ("o", None)
-        ax.errorbar(c["projection_params"], r["err_mean"], yerr=r["err_spread"] or 0, fmt=fmt, ms=12 if dense else 6, color=color, capsize=3)
-        ax.annotate(r["label"], (c["projection_params"], r["err_mean"]), textcoords="offset points", xytext=(-6, 6) if dense else (4, 4), ha="right" if dense else "left", fontsize=7)
+        style = {"fmt": "*", "ms": 12, "color": "k"} if dense else {"fmt": "s", "ms": 7, "color": "k", "mfc": "white"} if thinner else {"fmt": "o", "ms": 6}
+        ax.errorbar(c["projection_params"], r["err_mean"], yerr=r["err_spread"] or 0, capsize=3, label=f"{i}: {r['label']}", **style)
+        ax.annotate(str(i), (c["projection_params"], r["err_mean"]), textcoords="offset points", xytext=(4, 3), fontsize=7)
         if dense:
             ax.axhline(r["err_mean"], color="k", lw=0.8, ls="--")
-    ax.set(xscale="log", xlabel="P_j parameters (real scalars, all blocks)", ylabel="test error (%)", title=f"{title}\n({budget} budget; ★ dense, ■ dense in a thinner network)")
+    ax.set(xscale="log", xlabel="P_j parameters (real scalars, all blocks)", ylabel="test error (%)", title=f"{title}\n({budget} budget; ★ dense, □ dense in a thinner network, ● structured)")
     ax.title.set_fontsize(9)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
