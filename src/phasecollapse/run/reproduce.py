@@ -20,8 +20,8 @@ A row may name ``runs = "TABLE/ROW"``: its run directories are those of another 
 hash ignores ``train.out_dir``). A table with ``kind = "tradeoff"`` (``pj_tradeoff``: the
 structured P_j of issue #14) adds the cost of each row's model
 (:func:`~phasecollapse.models.complexity.complexity`: P_j and total parameters, MACs per image)
-and each row's error against the dense P_j's, names the Pareto front, and plots the error against
-the P_j parameters instead of against the poster.
+and each row's error and P_j saving against the row named ``dense`` (the reference), names the
+Pareto front, and plots the error against the P_j parameters instead of against the poster.
 """
 
 from __future__ import annotations
