@@ -202,9 +202,10 @@ def _dense(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     return next((r for r in rows if r["name"] == "dense"), None)
 
 
-def _saving(r: dict[str, Any], dense: dict[str, Any]) -> float:
-    """How many times fewer P_j parameters row r has than the reference dense row."""
-    return dense["cost"]["projection_params"] / r["cost"]["projection_params"]
+def _against(r: dict[str, Any], dense: dict[str, Any]) -> tuple[float, float]:
+    """Row r against the reference dense row: (how many times fewer P_j parameters, error
+    difference in points)."""
+    return dense["cost"]["projection_params"] / r["cost"]["projection_params"], r["err_mean"] - dense["err_mean"]
 
 
 def _tradeoff_lines(rows: list[dict[str, Any]]) -> list[str]:
@@ -213,6 +214,7 @@ def _tradeoff_lines(rows: list[dict[str, Any]]) -> list[str]:
     dense = _dense(rows)
     if dense is None or len(rows) < 2:
         return []
+
     def point(r: dict[str, Any]) -> tuple[int, float]:
         return r["cost"]["projection_params"], r["err_mean"]
 
@@ -221,10 +223,12 @@ def _tradeoff_lines(rows: list[dict[str, Any]]) -> list[str]:
         return any(m <= n and f <= e and (m, f) != (n, e) for m, f in map(point, rows))
 
     front = sorted((r for r in rows if not dominated(r)), key=point)
-    cells = [
-        f"{r['label']} ({r['err_mean']:.2f} %" + ("" if r is dense else f", {_saving(r, dense):.1f}× fewer P_j parameters, {r['err_mean'] - dense['err_mean']:+.2f} points") + ")"
-        for r in front
-    ]
+
+    def cell(r: dict[str, Any]) -> str:
+        saving, points = _against(r, dense)
+        return f"{r['label']} ({r['err_mean']:.2f} %" + ("" if r is dense else f", {saving:.1f}× fewer P_j parameters, {points:+.2f} points") + ")"
+
+    cells = [cell(r) for r in front]
     return ["", f"Dense P_j: {dense['err_mean']:.2f} % with {dense['cost']['projection_params']:,} P_j parameters.", "Pareto front (no other row has both fewer P_j parameters and a lower error), fewest parameters first: " + "; ".join(cells) + "."]
 
 
@@ -271,7 +275,10 @@ def write_table(table: str, title: str, budget: str, rows: list[dict[str, Any]],
         if kind == "tradeoff":
             c = r["cost"]
             macs = f"{c['macs'] / 1e6:.1f}" if c["macs"] is not None else "—"
-            delta, saving = (f"{r['err_mean'] - dense['err_mean']:+.2f}", f"{_saving(r, dense):.2f}") if dense is not None else ("—", "—")
+            saving = delta = "—"
+            if dense is not None:
+                times, points = _against(r, dense)
+                saving, delta = f"{times:.2f}", f"{points:+.2f}"
             lines.append(f"| {_cell_text(r['label'])} | {cell(r)} | {delta} | {c['projection_params']:,} | {saving} | {c['params']:,} | {macs} | {tail}")
         else:
             poster = f"{r['poster_err']:.1f}" if r["poster_err"] is not None else "—"
