@@ -2,7 +2,8 @@
 
 All counts are real scalars and real MACs for one image:
 
-- P_j parameters: the scalars of P_j's parameters (a complex weight counts 2, spec B.10).
+- P_j parameters: the scalars of P_j's parameters (a complex weight counts 2, spec B.10); a P_j
+  shared by several blocks (``tied``) counts once, at its first block (``tied_to`` at the others).
 - P_j MACs: H'·W' × the entries of the real matrix (2K, 2·Cc + Cr) that the fused kernel (or
   the paper path's 1×1 convolution) multiplies by: 4 real MACs per complex entry on a complex
   column, 2 on a real one (spec B.5). Structured P_j are materialised, so they cost as much as
@@ -40,16 +41,18 @@ def wavelet_macs(wavelet: Wavelet, height: int, width: int) -> int | None:
 @torch.no_grad()
 def complexity(model: LScat) -> dict[str, Any]:
     """Per block and in total: P_j parameters, P_j / W / head MACs per image; all parameters."""
-    rows, size = [], model.input_size
+    rows, size, owner = [], model.input_size, {}
     for j, block in enumerate(model.blocks):
         proj, out = block.proj, block.output_size
+        first = owner.setdefault(id(proj), j)
         factors = proj.factors() if block.fast else None
         entries = proj.real_weight().numel() if factors is None else sum(f.numel() for f in factors)
         rows.append({
             "block": j,
             "kind": type(proj).__name__,
             "shape": [proj.out_channels, proj.complex_channels + proj.real_channels],
-            "projection_params": sum(p.numel() for p in proj.parameters()),
+            "projection_params": sum(p.numel() for p in proj.parameters()) if first == j else 0,
+            "tied_to": None if first == j else first,
             "dense_projection_params": 2 * proj.out_channels * (proj.complex_channels + proj.real_channels),
             "projection_macs": entries * out * out,
             "wavelet_macs": wavelet_macs(block.wavelet, size, size),

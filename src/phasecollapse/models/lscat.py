@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch
 from torch import Tensor, nn
 
 from ..layers.block import LScatBlock
@@ -24,6 +25,39 @@ from ..layers.head import LinearHead
 
 CIFAR10_WIDTHS = (64, 128, 256, 512, 512, 512, 512, 512)
 IMAGENET_WIDTHS = (32, 64, 64, 128, 256, 512, 512, 512, 512, 512, 256)
+
+
+def tie_projections(blocks: Sequence[LScatBlock], groups: Sequence[Sequence[int]]) -> None:
+    """Make every block of each group use the P_j of its first block (one set of weights).
+
+    Raise ValueError naming the problem unless the groups are disjoint lists of ≥ 2 block
+    indices whose P_j have the same kind, shape and structure (tie index, orientation).
+    """
+    if isinstance(groups, (str, bytes)) or not isinstance(groups, Sequence):
+        raise ValueError(f"tied must be a list of lists of block indices, e.g. [[4, 5, 6, 7]], got {groups!r}")
+    seen: set[int] = set()
+    for group in groups:
+        if isinstance(group, (str, bytes)) or not isinstance(group, Sequence) or len(group) < 2 or any(isinstance(j, bool) or not isinstance(j, int) for j in group):
+            raise ValueError(f"each group of tied blocks must be a list of ≥ 2 block indices, got {group!r}")
+        bad = [j for j in group if not 0 <= j < len(blocks)]
+        if bad:
+            raise ValueError(f"tied blocks {bad} out of range: the model has blocks 0 … {len(blocks) - 1}")
+        again = sorted(seen.intersection(group)) + sorted({j for j in group if list(group).count(j) > 1})
+        if again:
+            raise ValueError(f"block(s) {sorted(set(again))} appear twice in tied {groups!r}")
+        seen.update(group)
+        first = blocks[group[0]].proj
+        for j in group[1:]:
+            proj = blocks[j].proj
+            a, b = getattr(first, "index", None), getattr(proj, "index", None)
+            if _structure(proj) != _structure(first) or (a is not None and not torch.equal(a, b)):
+                raise ValueError(f"blocks {group[0]} and {j} cannot share P_j: {_structure(first)} against {_structure(proj)}" + ("" if _structure(proj) != _structure(first) else " (different tie indices)"))
+            blocks[j].proj = first
+
+
+def _structure(proj: nn.Module) -> tuple[object, ...]:
+    """What must agree for two blocks to share a P_j (besides a tie index): kind, sizes, shapes."""
+    return type(proj).__name__, proj.extra_repr(), tuple(tuple(p.shape) for p in proj.parameters()), getattr(proj, "output_orientation", None)
 
 
 class LScat(nn.Module):
@@ -39,6 +73,8 @@ class LScat(nn.Module):
             :mod:`phasecollapse.kernels`.
         projection: the structure of every P_j, ``"dense"`` (the paper's) or a structured one
             (:mod:`phasecollapse.layers.structured_projection`).
+        tied: groups of block indices that share one P_j (P_j = P_{j'} within a group: the first
+            block's module, used by all; not in the paper, issue #14). Std, ρ and N stay per block.
 
     forward: (B, in_channels, S, S) real → logits (B, num_classes).
     """
@@ -57,6 +93,7 @@ class LScat(nn.Module):
         odd_size_quirk: bool = True,
         fast: bool = True,
         projection: ProjectionSpec | str | dict[str, object] = "dense",
+        tied: Sequence[Sequence[int]] = (),
     ) -> None:
         super().__init__()
         spec = projection_spec(projection)
@@ -73,6 +110,7 @@ class LScat(nn.Module):
             except ValueError as err:
                 raise ValueError(f"block {j} (K = {k}): {err}") from err
             size, c, is_complex, orientation = blocks[-1].output_size, k, True, blocks[-1].proj.output_orientation
+        tie_projections(blocks, tied)
         self.blocks = nn.ModuleList(blocks)
         self.output_size = size
         self.head = LinearHead(2 * c, size, size, num_classes)

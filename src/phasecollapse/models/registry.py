@@ -5,7 +5,7 @@ Every model of the poster's Tables 1–3:
 | name                 | model                                              | options                               |
 |----------------------|----------------------------------------------------|---------------------------------------|
 | scat_cifar10         | order-2 scattering J = 3, L = 8 + BN + Linear       | J, L, max_order                       |
-| lscat_cifar10        | LScat (no skip), 8 blocks, L = 4                    | nonlinearity, width_factor, widths, L, wavelet, fast, projection |
+| lscat_cifar10        | LScat (no skip), 8 blocks, L = 4                    | nonlinearity, width_factor, widths, L, wavelet, fast, projection, tied |
 | lscat_skip_cifar10   | LScat + skip, 8 blocks, L = 4                       | same                                     |
 | resnet20_cifar10     | ResNet-20                                           | nonlinearity, bias_free               |
 | scat_imagenet        | order-2 scattering J = 4, L = 8 + BN + Linear       | J, L, max_order                       |
@@ -18,6 +18,7 @@ paper's), ``width_factor`` multiplies every K_j of it (rounded, at least 1). ``p
 sets the structure of the LScat P_j: ``"dense"`` (default, the paper's), or e.g.
 ``{ kind = "lowrank", rank = 0.25 }``, ``{ kind = "orientation", symmetry = "cyclic" }``,
 ``{ kind = "grouped", groups = 4 }`` (:mod:`phasecollapse.layers.structured_projection`).
+``tied`` lists groups of blocks that share one P_j, e.g. ``[[4, 5, 6, 7]]`` (not in the paper).
 """
 
 from __future__ import annotations
@@ -88,9 +89,10 @@ def _lscat(dataset: str, skip: bool) -> Callable[..., nn.Module]:
         odd_size_quirk: bool = True,
         fast: bool = True,
         projection: str | dict[str, object] = "dense",
+        tied: Sequence[Sequence[int]] = (),
     ) -> nn.Module:
         ks = _scaled(widths if widths is not None else default_widths, width_factor)
-        return LScat(ks, L, factorize_from, num_classes, size, nonlinearity, skip, wavelet=wavelet, odd_size_quirk=odd_size_quirk, fast=fast, projection=projection)
+        return LScat(ks, L, factorize_from, num_classes, size, nonlinearity, skip, wavelet=wavelet, odd_size_quirk=odd_size_quirk, fast=fast, projection=projection, tied=tied)
 
     return build
 
