@@ -400,3 +400,70 @@ def test_weight_ema_keeps_the_tie_index() -> None:
     for a, b in zip(ema.module.blocks, model.blocks):
         assert torch.equal(a.proj.index, b.proj.index)
         torch.testing.assert_close(a.proj.weight, b.proj.weight * 0.55)  # 0.9·(w/2) + 0.1·w
+
+
+TIED = {"widths": [4, 8, 12, 12, 12, 12], "tied": [[3, 4, 5]]}  # blocks 3–5: 12 × 60 each
+
+
+def test_tied_blocks_share_one_projection_and_its_gradient() -> None:
+    """tied: one P module (one weight) for the group; its gradient is the sum of the blocks'
+    gradients as if the weights were separate copies; Std, ρ and N stay per block."""
+    torch.manual_seed(0)
+    tied = create_model("lscat_skip_cifar10", **TIED)
+    torch.manual_seed(0)
+    free = create_model("lscat_skip_cifar10", widths=TIED["widths"])
+    with torch.no_grad():
+        for j in (4, 5):
+            free.blocks[j].proj.weight.copy_(tied.blocks[3].proj.weight)
+    assert tied.blocks[5].proj is tied.blocks[3].proj and tied.blocks[5].std is not tied.blocks[3].std
+    assert sum(p.numel() for p in tied.parameters()) == sum(p.numel() for p in free.parameters()) - 2 * free.blocks[4].proj.weight.numel()
+    x = torch.randn(6, 3, 32, 32)
+    torch.testing.assert_close(tied(x), free(x), rtol=0, atol=0)  # copies of one weight: the same function
+    tied(x).square().sum().backward()
+    free(x).square().sum().backward()
+    summed = sum(free.blocks[j].proj.weight.grad for j in (3, 4, 5))
+    torch.testing.assert_close(tied.blocks[3].proj.weight.grad, summed, rtol=1e-4, atol=1e-5)
+    assert not torch.allclose(summed, free.blocks[3].proj.weight.grad)
+
+
+def test_tied_complexity_counts_a_shared_projection_once() -> None:
+    c, free = complexity(create_model("lscat_skip_cifar10", **TIED)), complexity(create_model("lscat_skip_cifar10", widths=TIED["widths"]))
+    assert [b["tied_to"] for b in c["blocks"]] == [None, None, None, None, 3, 3]
+    per_block = [b["projection_params"] for b in free["blocks"]]
+    assert c["projection_params"] == sum(per_block[:4]) and c["dense_projection_params"] == free["dense_projection_params"]
+    assert c["projection_macs"] == free["projection_macs"] and c["params"] == free["params"] - sum(per_block[4:])
+    # with a structure too: the tie index must agree, and it counts once
+    both = complexity(create_model("lscat_skip_cifar10", widths=[4, 8, 12, 12, 12, 12], tied=[[4, 5]], projection={"kind": "orientation", "symmetry": "cyclic"}))
+    assert both["blocks"][5]["projection_params"] == 0 and both["blocks"][5]["tied_to"] == 4
+
+
+@pytest.mark.parametrize("tied,message", [
+    ([[1, 2]], r"blocks 1 and 2 cannot share P_j"),
+    ([[3, 9]], r"tied blocks \[9\] out of range: the model has blocks 0 … 5"),
+    ([[3, 4], [4, 5]], r"block\(s\) \[4\] appear twice"),
+    ([[2]], r"a list of ≥ 2 block indices"),
+    ("2,3", r"a list of lists of block indices"),
+], ids=str)
+def test_bad_tied_options_raise_clear_errors(tied: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        create_model("lscat_skip_cifar10", widths=TIED["widths"], tied=tied)
+    # same shape, another structure: block 1's parents carry a cyclic orientation, block 2's a Toeplitz one
+    with pytest.raises(ValueError, match=r"blocks 1 and 2 cannot share P_j: .*parameters=32 complex.* against .*parameters=44 complex"):
+        create_model("lscat_skip_cifar10", widths=[4, 4, 4], tied=[[1, 2]], projection="orientation")
+
+
+def test_tied_checkpoint_round_trip_keeps_the_sharing(tmp_path: Path) -> None:
+    from phasecollapse.run.checkpoint import FORMAT, load_trained, save_atomic
+    from phasecollapse.run.config import load_config
+    from phasecollapse.run.experiment import build_model
+
+    config = load_config(None, ["model.name='lscat_skip_cifar10'", "model.options={widths=[4, 8, 12, 12, 12, 12], tied=[[3, 4, 5]]}", "data.dataset='textures'"])
+    torch.manual_seed(0)
+    model = build_model(config)
+    x = torch.randn(4, 3, 32, 32)
+    model(x)
+    save_atomic({"format": FORMAT, "model": model.state_dict(), "config": config.to_dict(), "epoch": 1}, tmp_path / "last.pt")
+    torch.manual_seed(1)
+    loaded, _ = load_trained(tmp_path / "last.pt")
+    torch.testing.assert_close(loaded(x), model.eval()(x), rtol=0, atol=0)
+    assert loaded.blocks[5].proj is loaded.blocks[3].proj
