@@ -339,7 +339,7 @@ def _write_curves(title: str, rows: list[dict[str, Any]], md: Path, png: Path) -
 def _plot_tradeoff(title: str, budget: str, rows: list[dict[str, Any]], path: Path) -> None:
     """Test error against P_j parameters (log scale), one numbered marker per row, the numbers
     named in the legend: the reference dense P_j a star, dense P_j of thinner networks open
-    squares, structured P_j dots."""
+    squares, structured P_j dots; the target region of issue #14 shaded."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(9, 4.4))
@@ -352,6 +352,9 @@ def _plot_tradeoff(title: str, budget: str, rows: list[dict[str, Any]], path: Pa
         ax.annotate(str(i), (c["projection_params"], r["err_mean"]), textcoords="offset points", xytext=(4, 3), fontsize=7)
         if dense:
             ax.axhline(r["err_mean"], color="k", lw=0.8, ls="--")
+    if dense_row is not None:  # issue #14's target: ≥ 5× fewer P_j parameters at ≤ 1 point more error
+        left = min(r["cost"]["projection_params"] for r in rows) / 1.2
+        ax.fill_between([left, dense_row["cost"]["projection_params"] / 5], dense_row["err_mean"] - 0.5, dense_row["err_mean"] + 1, color="g", alpha=0.1, lw=0, label="target: ≥ 5× fewer, ≤ 1 point more")
     ax.set(xscale="log", xlabel="P_j parameters (real scalars, all blocks)", ylabel="test error (%)", title=f"{title}\n({budget} budget; ★ dense, □ dense in a thinner network, ● structured)")
     ax.title.set_fontsize(9)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
