@@ -42,16 +42,18 @@ def tie_projections(blocks: Sequence[LScatBlock], groups: Sequence[Sequence[int]
         bad = [j for j in group if not 0 <= j < len(blocks)]
         if bad:
             raise ValueError(f"tied blocks {bad} out of range: the model has blocks 0 … {len(blocks) - 1}")
-        again = sorted(seen.intersection(group)) + sorted({j for j in group if list(group).count(j) > 1})
+        again = sorted(j for j in set(group) if j in seen or list(group).count(j) > 1)
         if again:
-            raise ValueError(f"block(s) {sorted(set(again))} appear twice in tied {groups!r}")
+            raise ValueError(f"block(s) {again} appear twice in tied {groups!r}")
         seen.update(group)
         first = blocks[group[0]].proj
         for j in group[1:]:
             proj = blocks[j].proj
             a, b = getattr(first, "index", None), getattr(proj, "index", None)
-            if _structure(proj) != _structure(first) or (a is not None and not torch.equal(a, b)):
-                raise ValueError(f"blocks {group[0]} and {j} cannot share P_j: {_structure(first)} against {_structure(proj)}" + ("" if _structure(proj) != _structure(first) else " (different tie indices)"))
+            mismatch = _structure(proj) != _structure(first)
+            if mismatch or (a is not None and not torch.equal(a, b)):
+                why = f"{_structure(first)} against {_structure(proj)}" if mismatch else "different tie indices"
+                raise ValueError(f"blocks {group[0]} and {j} cannot share P_j: {why}")
             blocks[j].proj = first
 
 
