@@ -99,10 +99,13 @@ def test_pj_tradeoff_table_resolves_and_reuses_table2_dense_runs() -> None:
     for row in rows[1:]:
         config = resolve(row, "cpu", row.seeds[0], "pj_tradeoff", out, None)
         assert config.train.out_dir.endswith(f"cpu/pj_tradeoff/{row.name}/seed0")
+        options = config.model.options
         if row.name.startswith("dense"):  # the null model: the dense P_j of a thinner network
-            assert "projection" not in config.model.options and config.model.options["width_factor"] < dense.model.options["width_factor"]
+            assert "projection" not in options and "tied" not in options and options["width_factor"] < dense.model.options["width_factor"]
+        elif row.name.startswith("tied"):  # sharing across depth: groups of ≥ 2 blocks
+            assert options["tied"] and all(len(group) >= 2 for group in options["tied"])
         else:
-            assert config.model.options["projection"]["kind"] in ("lowrank", "orientation", "grouped")
+            assert options["projection"]["kind"] in ("lowrank", "orientation", "grouped") and "tied" not in options
         with pytest.raises(ValueError, match="no 'paper' recipe"):
             resolve(row, "paper", 0, "pj_tradeoff", out, None)
 
