@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch import Tensor
 
 from phasecollapse import create_model
 from phasecollapse.layers.block import LScatBlock
@@ -303,11 +304,18 @@ def test_shapes_that_do_not_fit_a_structure_name_the_block() -> None:
 
 @pytest.mark.parametrize("spec", [{"kind": "lowrank", "rank": 0.25}, {"kind": "orientation", "bandwidth": 1}, {"kind": "grouped", "groups": 2}], ids=str)
 def test_checkpoint_round_trip(tmp_path: Path, spec: dict) -> None:
+    loaded, model, x = _round_trip(tmp_path, f"{{width_factor=0.0625, projection={_toml(spec)}}}")
+    torch.testing.assert_close(loaded(x), model.eval()(x), rtol=0, atol=0)
+
+
+def _round_trip(tmp_path: Path, options: str) -> tuple[torch.nn.Module, torch.nn.Module, Tensor]:
+    """(the model loaded from a checkpoint of a fresh ``lscat_skip_cifar10`` with these model
+    options (TOML), the model, the batch that set its running statistics)."""
     from phasecollapse.run.checkpoint import FORMAT, load_trained, save_atomic
     from phasecollapse.run.config import load_config
     from phasecollapse.run.experiment import build_model
 
-    config = load_config(None, ["model.name='lscat_skip_cifar10'", f"model.options={{width_factor=0.0625, projection={_toml(spec)}}}", "data.dataset='textures'"])
+    config = load_config(None, ["model.name='lscat_skip_cifar10'", f"model.options={options}", "data.dataset='textures'"])
     torch.manual_seed(0)
     model = build_model(config)
     x = torch.randn(4, 3, 32, 32)
@@ -315,7 +323,7 @@ def test_checkpoint_round_trip(tmp_path: Path, spec: dict) -> None:
     save_atomic({"format": FORMAT, "model": model.state_dict(), "config": config.to_dict(), "epoch": 1}, tmp_path / "last.pt")
     torch.manual_seed(1)  # another init: every weight must come from the file
     loaded, _ = load_trained(tmp_path / "last.pt")
-    torch.testing.assert_close(loaded(x), model.eval()(x), rtol=0, atol=0)
+    return loaded, model, x
 
 
 def _toml(spec: dict) -> str:
@@ -453,17 +461,6 @@ def test_bad_tied_options_raise_clear_errors(tied: object, message: str) -> None
 
 
 def test_tied_checkpoint_round_trip_keeps_the_sharing(tmp_path: Path) -> None:
-    from phasecollapse.run.checkpoint import FORMAT, load_trained, save_atomic
-    from phasecollapse.run.config import load_config
-    from phasecollapse.run.experiment import build_model
-
-    config = load_config(None, ["model.name='lscat_skip_cifar10'", "model.options={widths=[4, 8, 12, 12, 12, 12], tied=[[3, 4, 5]]}", "data.dataset='textures'"])
-    torch.manual_seed(0)
-    model = build_model(config)
-    x = torch.randn(4, 3, 32, 32)
-    model(x)
-    save_atomic({"format": FORMAT, "model": model.state_dict(), "config": config.to_dict(), "epoch": 1}, tmp_path / "last.pt")
-    torch.manual_seed(1)
-    loaded, _ = load_trained(tmp_path / "last.pt")
+    loaded, model, x = _round_trip(tmp_path, "{widths=[4, 8, 12, 12, 12, 12], tied=[[3, 4, 5]]}")
     torch.testing.assert_close(loaded(x), model.eval()(x), rtol=0, atol=0)
     assert loaded.blocks[5].proj is loaded.blocks[3].proj
