@@ -65,7 +65,7 @@ def test_effective_rank_and_truncation() -> None:
     s = singular_values(low_rank)
     assert abs(effective_rank(s) - 3) < 1e-9
     assert abs(effective_rank(torch.tensor([1.0, 0.0, 0.0])) - 1) < 1e-12
-    block = LScatBlock(2, 8, filter_bank("F0", 4), complex_input=True)
+    block = LScatBlock(2, 8, filter_bank("F0", 4), complex_input=True, skip=False)
     w = block.proj.complex_weight().to(torch.complex128)
     uu, ss, vh = torch.linalg.svd(w, full_matrices=False)
     with torch.no_grad():
@@ -78,7 +78,7 @@ def test_effective_rank_and_truncation() -> None:
 
 def test_checkpoint_analyses_end_to_end(tmp_path: Path) -> None:
     """separation and operators on trained checkpoints, via the CLI (channels-last bf16 runs)."""
-    base = ["model.name='lscat_skip_cifar10'", "train.progress=false", "train.tensorboard=false", "train.channels_last=true", "train.precision='bf16'",
+    base = ["model.name='lscat_cifar10'", "train.progress=false", "train.tensorboard=false", "train.channels_last=true", "train.precision='bf16'",
             "data.dataset='textures'", "data.texture_train=16", "data.texture_test=16", "data.batch_size=32", "optim.epochs=1"]
     runs = []
     for nl in ("mod", "cst"):

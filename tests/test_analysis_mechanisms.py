@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import phasecollapse as pc
-from phasecollapse.analysis.relu import even_odd_separation, relu_separation
+from phasecollapse.analysis.relu import even_odd_parts, even_odd_separation, relu_separation
 from phasecollapse.analysis.separation import between_class_fraction, flat_features, permutation_test
 from phasecollapse.analysis.skip import part_separation, skip_path_separation
 from phasecollapse.analysis.symmetry import network_symmetry, phase_modulus_information, pseudo_variance, random_phases, wavelet_symmetry
@@ -90,7 +90,7 @@ def test_network_symmetry_phase_preserving_keeps_zero_class_means_modulus_create
     x, y = textures.generate(4, 32, seed=5)
     excess = {}
     for nl in ("mod", "cst"):
-        model = pc.create_model("lscat_skip_cifar10", width_factor=0.0625, nonlinearity=nl, num_classes=4)
+        model = pc.create_model("lscat_cifar10", width_factor=0.0625, nonlinearity=nl, num_classes=4)
         blocks = network_symmetry(model, x, y, permutations=8)
         assert [b["block"] for b in blocks] == list(range(1, 9))
         excess[nl] = [b["rho"]["class_means"]["observed"] / b["rho"]["class_means"]["null_mean"] for b in blocks[:3]]
@@ -111,6 +111,19 @@ def test_even_odd_separation_finds_the_part_that_carries_the_classes() -> None:
         assert r[other]["fisher"]["observed"] < 3 * r[other]["fisher"]["null_mean"]
         assert r[carrier]["ncm_err"] < 20 and r[other]["ncm_err"] > 30
         assert (r["even_between_share"] > 0.9) == (carrier == "even") and (r["even_between_share"] < 0.1) == (carrier == "odd")
+
+
+def test_even_odd_parts_of_relu_on_both_sides_of_zero_threshold() -> None:
+    """b ≥ 0: E = ½(|y| − b)₊, O = ½ sign(y)(|y| − b)₊; b < 0 on |y| ≤ −b: O = y (not ½ y), E = −b."""
+    y = torch.linspace(-3, 3, 61)
+    e, o = even_odd_parts(y, 1.0)
+    torch.testing.assert_close(e, 0.5 * torch.relu(y.abs() - 1))
+    torch.testing.assert_close(o, 0.5 * torch.sign(y) * torch.relu(y.abs() - 1))
+    e, o = even_odd_parts(y, -2.0)
+    inside = y.abs() <= 2
+    torch.testing.assert_close(o[inside], y[inside])
+    torch.testing.assert_close(e[inside], torch.full_like(y[inside], 2.0))
+    torch.testing.assert_close(e + o, torch.relu(y + 2.0))
 
 
 def test_relu_separation_reads_every_relu_of_a_resnet() -> None:
@@ -141,15 +154,15 @@ def test_translation_variability_invariant_vs_equivariant() -> None:
 def test_lscat_stages_and_skip_path_parts() -> None:
     torch.manual_seed(0)
     x, y = textures.generate(4, 8, seed=6)
-    model = pc.create_model("lscat_skip_cifar10", width_factor=0.0625, num_classes=4)
+    model = pc.create_model("lscat_cifar10", width_factor=0.0625, num_classes=4)
     rows = translation_variability(lscat_stages(model), x, [(0, 1)])
     assert [r["stage"] for r in rows[:2]] == ["ρ(z_1)", "x_1"] and len(rows) == 16
     blocks = skip_path_separation(model, (x[::2], y[::2]), (x[1::2], y[1::2]), probe=False, permutations=2)
     assert list(blocks[0]["parts"]) == ["x∗φ", "ρ(x∗ψ)", "U"] and len(blocks) == 8
     dims = blocks[1]["parts"]
     assert dims["x∗φ"]["dims"] + dims["ρ(x∗ψ)"]["dims"] == dims["U"]["dims"]
-    noskip = pc.create_model("lscat_cifar10", width_factor=0.0625, nonlinearity="cst", num_classes=4)
-    assert list(skip_path_separation(noskip, (x[::2], y[::2]), (x[1::2], y[1::2]), probe=False, permutations=2)[0]["parts"]) == ["Wx", "ρ(Wx)", "U"]
+    skip = pc.create_model("lscat_skip_cifar10", width_factor=0.0625, nonlinearity="cst", num_classes=4)
+    assert list(skip_path_separation(skip, (x[::2], y[::2]), (x[1::2], y[1::2]), probe=False, permutations=2)[0]["parts"]) == ["Wx", "ρ(Wx)", "U"]
 
 
 def test_part_separation_informative_vs_not() -> None:
@@ -168,7 +181,7 @@ def test_internals_block_outputs_are_the_models() -> None:
     from phasecollapse.layers.complex import from_complex
 
     for nl in ("mod", "cst"):
-        model = pc.create_model("lscat_skip_cifar10", width_factor=0.0625, nonlinearity=nl)
+        model = pc.create_model("lscat_cifar10", width_factor=0.0625, nonlinearity=nl)
         x = torch.randn(6, 3, 32, 32, generator=gen(8))
         for b, out in zip(lscat_internals(model, x), model.eval().features(x)):
             torch.testing.assert_close(from_complex(b.x), out, atol=1e-5, rtol=1e-4)

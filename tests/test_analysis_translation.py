@@ -14,6 +14,7 @@ from phasecollapse.analysis.translation import (
     coarser,
     data_bandwidths,
     frequency_grid,
+    layer_phase_shift_errors,
     phase_shift_errors,
     spectral_moments,
 )
@@ -154,6 +155,21 @@ def test_integer_shift_errors_match_torch_roll_and_the_wavelet_layer(bank: str, 
         torch.testing.assert_close(direct, phase_shift_errors(x, m, shifts.double()), rtol=1e-4, atol=1e-5)
 
 
+def test_errors_measured_through_the_layer_match_the_formula_away_from_the_borders_only() -> None:
+    """Images that vanish at the borders: the W layer (reflection padding, FFT pipeline) computes
+    the periodic convolution, so the measured errors equal the formula's (sub-pixel shifts too).
+    White noise fills the borders, where padding and periodic shift disagree: they differ."""
+    n, r = 32, torch.arange(32).double() - 15.5
+    window = torch.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2 * 4.0**2))
+    bank = filter_bank("F0", 4)
+    multipliers = torch.from_numpy(bank.multipliers(n, n))[1:]
+    for images, agree in ((random_images(4, seed=3) * window, True), (random_images(4, seed=3), False)):
+        measured = layer_phase_shift_errors(images, bank, SHIFTS)
+        formula = torch.stack([phase_shift_errors(images, m, SHIFTS) for m in multipliers])
+        gap = float((measured - formula).abs().max())
+        assert (gap < 2e-3) == agree, gap
+
+
 def test_block_dilations_follow_the_network_subsampling() -> None:
     # Spec A.6: CIFAR-10 subsamples at blocks 1, 3, 5, 7; ImageNet at blocks 0, 2, …, 10.
     assert block_dilations(8, 0, 4) == [("F0", 0), ("F1", 0), ("F0", 1), ("F1", 1), ("F0", 2), ("F1", 2), ("F0", 3), ("F1", 3)]
@@ -173,6 +189,9 @@ def test_translation_report_writes_the_bound_and_the_prediction(tmp_path: Path) 
     assert studies["F0", 1]["blocks"] == {"lscat_cifar10": [2], "lscat_imagenet": [1]}
     for s in studies.values():
         assert 0 < s["summary"]["ratio_max"] <= 1
+        assert ("layer_ratio_max" in s["summary"]) == (s["j"] == 0)  # measured through W at 2^0
+        if s["j"] == 0:
+            assert 0 < s["summary"]["layer_ratio_max"] and 0 <= s["summary"]["layer_above_bound_fraction_max"] <= 1
         assert s["summary"]["error_mean"]["1"] <= s["summary"]["bound_mean"]["1"]
     # N and F0 share ψ_k: the same errors.
     assert studies["N", 1]["wavelets"][1]["error_mean"] == studies["F0", 1]["wavelets"][1]["error_mean"]

@@ -7,7 +7,7 @@ from phasecollapse.cli import main
 
 
 def test_bench_train_writes_results_and_ends_with_speedup(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["bench", "train", "--model", "lscat_skip_cifar10", "--width-factor", "0.0625", "--batch-size", "4", "--steps", "1", "--warmup", "1", "--no-compile", "--out", str(tmp_path)]) == 0
+    assert main(["bench", "train", "--model", "lscat_cifar10", "--width-factor", "0.0625", "--batch-size", "4", "--steps", "1", "--warmup", "1", "--no-compile", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-1].startswith("speedup: ") and out[-1].endswith("x")
     (record_path,) = tmp_path.glob("train_*.json")

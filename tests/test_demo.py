@@ -8,7 +8,7 @@ from phasecollapse.run.config import load_config
 from phasecollapse.run.train import fit
 
 TINY_TEXTURES = [
-    "model.name='lscat_skip_cifar10'",
+    "model.name='lscat_cifar10'",
     "data.dataset='textures'",
     "data.texture_train=96",
     "data.texture_test=64",

@@ -20,7 +20,7 @@ from phasecollapse.run.checkpoint import CheckpointError, load
 from phasecollapse.run.config import load_config
 from phasecollapse.run.train import MetricsLog, NonFiniteLossError, fit
 
-TINY = ["model.name='lscat_skip_cifar10'", "model.options={width_factor=0.0625}", "train.progress=false", "train.tensorboard=false"]
+TINY = ["model.name='lscat_cifar10'", "model.options={width_factor=0.0625}", "train.progress=false", "train.tensorboard=false"]
 TEXTURES = [*TINY, "data.dataset='textures'", "data.texture_train=32", "data.texture_test=16", "data.batch_size=32", "optim.lr=0.05"]
 
 
@@ -143,7 +143,7 @@ def test_a_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_
     assert (tmp_path / "last.pt").read_bytes() == good
 
 
-@pytest.mark.parametrize("name", ["lscat_skip_cifar10", "scat_cifar10", "resnet20_cifar10"])
+@pytest.mark.parametrize("name", ["lscat_cifar10", "scat_cifar10", "resnet20_cifar10"])
 def test_non_finite_images_are_refused_at_the_model_entry(name: str) -> None:
     model = pc.create_model(name, **({"width_factor": 0.0625} if "lscat" in name else {}))
     x = torch.randn(2, 3, 32, 32)
@@ -189,7 +189,7 @@ def test_a_bit_flip_inside_a_tensor_is_caught_by_the_checksum(finished_run: Path
 
 
 def test_a_mismatched_checkpoint_names_the_mismatch(finished_run: Path) -> None:
-    model = pc.create_model("lscat_skip_cifar10", width_factor=0.125)
+    model = pc.create_model("lscat_cifar10", width_factor=0.125)
     with pytest.raises(CheckpointError, match=r"size mismatch for blocks\.0\.proj\.weight"):
         checkpoint.load_model_state(model, load(finished_run / "last.pt")["model"], finished_run / "last.pt")
 

@@ -8,10 +8,10 @@ from phasecollapse.layers.filters import filter_bank
 from phasecollapse.layers.scattering import Scattering2D
 
 TOTALS = {
-    "lscat_skip_cifar10": 12_251_018,
-    "lscat_cifar10": 24_459_018,
-    "lscat_skip_imagenet": 29_052_584,
-    "lscat_imagenet": 53_495_144,
+    "lscat_cifar10": 12_251_018,
+    "lscat_skip_cifar10": 24_459_018,
+    "lscat_imagenet": 29_052_584,
+    "lscat_skip_imagenet": 53_495_144,
     "resnet20_cifar10": 269_722,
     "resnet18_imagenet": 11_689_512,
 }
@@ -28,14 +28,14 @@ def test_parameter_totals(name: str, total: int) -> None:
 
 def test_ablation_parameter_totals() -> None:
     # spec B.10: one learned set per channel entering ρ for cst, two for ms.
-    assert n_params(pc.create_model("lscat_skip_cifar10", nonlinearity="cst")) == 12_261_014
-    assert n_params(pc.create_model("lscat_cifar10", nonlinearity="cst")) == 24_471_513
-    assert n_params(pc.create_model("lscat_skip_cifar10", nonlinearity="ms")) == 12_271_010
-    assert n_params(pc.create_model("lscat_cifar10", nonlinearity="ms")) == 24_484_008
+    assert n_params(pc.create_model("lscat_cifar10", nonlinearity="cst")) == 12_261_014
+    assert n_params(pc.create_model("lscat_skip_cifar10", nonlinearity="cst")) == 24_471_513
+    assert n_params(pc.create_model("lscat_cifar10", nonlinearity="ms")) == 12_271_010
+    assert n_params(pc.create_model("lscat_skip_cifar10", nonlinearity="ms")) == 24_484_008
 
 
 def test_all_paper_models_registered() -> None:
-    names = {"scat_cifar10", "lscat_cifar10", "lscat_skip_cifar10", "resnet20_cifar10", "scat_imagenet", "lscat_imagenet", "lscat_skip_imagenet", "resnet18_imagenet"}
+    names = {"scat_cifar10", "lscat_skip_cifar10", "lscat_cifar10", "resnet20_cifar10", "scat_imagenet", "lscat_skip_imagenet", "lscat_imagenet", "resnet18_imagenet"}
     assert names <= set(pc.list_models())
 
 
@@ -49,27 +49,27 @@ def test_cifar_shapes_block_by_block() -> None:
     k = [64, 128, 256, 512, 512, 512, 512, 512]
     sizes = [32, 16, 16, 8, 8, 4, 4, 2]
     skip_in = [15, 320, 640, 1280, 2560, 2560, 2560, 2560]
-    assert block_table("lscat_skip_cifar10", 32) == list(zip(skip_in, k, sizes))
-    assert block_table("lscat_cifar10", 32) == list(zip([2 * c for c in skip_in], k, sizes))
+    assert block_table("lscat_cifar10", 32) == list(zip(skip_in, k, sizes))
+    assert block_table("lscat_skip_cifar10", 32) == list(zip([2 * c for c in skip_in], k, sizes))
 
 
 def test_imagenet_shapes_and_odd_size_tail() -> None:
-    model = pc.create_model("lscat_skip_imagenet", widths=[4] * 11)
+    model = pc.create_model("lscat_imagenet", widths=[4] * 11)
     sizes = [o.shape[-1] for o in model.features(torch.randn(1, 3, 224, 224).expand(2, -1, -1, -1))]
     assert sizes == [112, 112, 56, 56, 28, 28, 14, 14, 7, 6, 3]
-    full = pc.create_model("lscat_skip_imagenet")
+    full = pc.create_model("lscat_imagenet")
     assert [b.proj.complex_channels + b.proj.real_channels for b in full.blocks] == [27, 288, 576, 576, 1152, 2304, 4608, 4608, 4608, 4608, 4608]
     assert full.head.fc.in_features == 4608
-    aligned = pc.create_model("lscat_skip_imagenet", widths=[4] * 11, odd_size_quirk=False)
+    aligned = pc.create_model("lscat_imagenet", widths=[4] * 11, odd_size_quirk=False)
     assert aligned.output_size == 4 and aligned.head.fc.in_features == 8 * 16
 
 
-@pytest.mark.parametrize("name", sorted(set(pc.list_models()) - {"scat_imagenet", "lscat_imagenet", "lscat_skip_imagenet", "resnet18_imagenet"}))
+@pytest.mark.parametrize("name", sorted(set(pc.list_models()) - {"scat_imagenet", "lscat_skip_imagenet", "lscat_imagenet", "resnet18_imagenet"}))
 def test_forward_backward_cifar_models(name: str) -> None:
     check_forward_backward(pc.create_model(name), 32, 10)
 
 
-@pytest.mark.parametrize("name", ["scat_imagenet", "lscat_imagenet", "lscat_skip_imagenet", "resnet18_imagenet"])
+@pytest.mark.parametrize("name", ["scat_imagenet", "lscat_skip_imagenet", "lscat_imagenet", "resnet18_imagenet"])
 def test_forward_backward_imagenet_models(name: str) -> None:
     check_forward_backward(pc.create_model(name), 224, 1000)
 
@@ -84,7 +84,7 @@ def check_forward_backward(model: torch.nn.Module, size: int, classes: int) -> N
 
 
 @pytest.mark.parametrize("nl", ["cst", "ms", "mc", "tanh", "pow"])
-@pytest.mark.parametrize("name", ["lscat_skip_cifar10", "lscat_cifar10"])
+@pytest.mark.parametrize("name", ["lscat_cifar10", "lscat_skip_cifar10"])
 def test_ablations_train_step(name: str, nl: str) -> None:
     check_forward_backward(pc.create_model(name, nonlinearity=nl, width_factor=0.125), 32, 10)
 
@@ -147,8 +147,9 @@ def test_resnet18_bias_free_count() -> None:
     assert n_params(pc.create_model("resnet18_imagenet", bias_free=True)) == 11_679_912
 
 
-def test_skip_variant_low_pass_path_is_linear() -> None:
-    block = LScatBlock(3, 8, filter_bank("F0", 4), complex_input=True, nonlinearity="mod", skip=True)
+def test_no_skip_variant_low_pass_path_is_linear() -> None:
+    """U = |W|x = [x∗φ, ρ(x∗ψ)]: the low-pass passes linearly, ρ sees the band-pass only."""
+    block = LScatBlock(3, 8, filter_bank("F0", 4), complex_input=True, nonlinearity="mod", skip=False)
     assert block.rho.channels == 4 * 3  # ρ sees only the L·C band-pass channels
     x, y = torch.randn(2, 6, 8, 8), torch.randn(2, 6, 8, 8)
     n_phi = 6  # the first 2·C channels of U are x∗φ
@@ -161,7 +162,7 @@ def test_skip_variant_low_pass_path_is_linear() -> None:
     assert not torch.allclose(rest(-x), -rest(x))  # the band-pass path is not linear
 
 
-@pytest.mark.parametrize("name", ["lscat_skip_cifar10", "lscat_cifar10", "lscat_skip_imagenet"])
+@pytest.mark.parametrize("name", ["lscat_cifar10", "lscat_skip_cifar10", "lscat_imagenet"])
 def test_no_learned_bias_in_blocks(name: str) -> None:
     model = pc.create_model(name, width_factor=0.125)
     for i, block in enumerate(model.blocks):
@@ -171,35 +172,35 @@ def test_no_learned_bias_in_blocks(name: str) -> None:
 
 
 def test_registry_errors() -> None:
-    with pytest.raises(ValueError, match="unknown model 'lscat_cifar100'"):
-        pc.create_model("lscat_cifar100")
+    with pytest.raises(ValueError, match="unknown model 'lscat_skip_cifar100'"):
+        pc.create_model("lscat_skip_cifar100")
     with pytest.raises(ValueError, match="no option"):
         pc.create_model("resnet20_cifar10", width_factor=0.5)
     with pytest.raises(ValueError, match="acts on complex inputs"):
         pc.create_model("resnet20_cifar10", nonlinearity="cst")
     with pytest.raises(ValueError, match="acts on real inputs"):
-        pc.create_model("lscat_skip_cifar10", nonlinearity="relu")
+        pc.create_model("lscat_cifar10", nonlinearity="relu")
     with pytest.raises(ValueError, match="images of shape"):
-        pc.create_model("lscat_skip_cifar10", width_factor=0.125)(torch.randn(2, 3, 28, 28))
+        pc.create_model("lscat_cifar10", width_factor=0.125)(torch.randn(2, 3, 28, 28))
 
 
 def test_width_multiplier() -> None:
-    model = pc.create_model("lscat_skip_cifar10", width_factor=0.5)
+    model = pc.create_model("lscat_cifar10", width_factor=0.5)
     assert [b.proj.out_channels for b in model.blocks] == [32, 64, 128, 256, 256, 256, 256, 256]
 
 
 def test_paper_path_and_fast_path_models_agree() -> None:
     # fast: spatial W + fused kernels; paper: the FFT W and the paper's modules one by one.
     torch.manual_seed(1)
-    fast = pc.create_model("lscat_skip_cifar10", width_factor=0.125)
-    ref = pc.create_model("lscat_skip_cifar10", width_factor=0.125, wavelet="fft", fast=False)
+    fast = pc.create_model("lscat_cifar10", width_factor=0.125)
+    ref = pc.create_model("lscat_cifar10", width_factor=0.125, wavelet="fft", fast=False)
     ref.load_state_dict(fast.state_dict())
     x = torch.randn(4, 3, 32, 32)
     a, b = fast(x), ref(x)
     assert ((a - b).norm() / b.norm()).item() < 1e-3
 
 
-@pytest.mark.parametrize("name,nl", [("lscat_skip_cifar10", "mod"), ("lscat_cifar10", "mod"), ("lscat_skip_cifar10", "cst"), ("lscat_cifar10", "ms")])
+@pytest.mark.parametrize("name,nl", [("lscat_cifar10", "mod"), ("lscat_skip_cifar10", "mod"), ("lscat_cifar10", "cst"), ("lscat_skip_cifar10", "ms")])
 def test_real_pair_model_equals_the_complex_reference(name: str, nl: str) -> None:
     from phasecollapse.bench.torch_complex import TorchComplexLScat
 
@@ -232,7 +233,7 @@ def test_real_pair_model_equals_the_complex_reference(name: str, nl: str) -> Non
 
 
 @pytest.mark.parametrize("nl", ["mod", "cst", "ms", "mc", "tanh", "pow"])
-@pytest.mark.parametrize("name", ["lscat_skip_cifar10", "lscat_cifar10"])
+@pytest.mark.parametrize("name", ["lscat_cifar10", "lscat_skip_cifar10"])
 def test_bf16_autocast_channels_last_train_step(name: str, nl: str) -> None:
     model = pc.create_model(name, nonlinearity=nl, width_factor=0.0625).to(memory_format=torch.channels_last)
     x = torch.randn(4, 3, 32, 32).contiguous(memory_format=torch.channels_last)

@@ -29,11 +29,11 @@ SPECS = [
 ]
 
 
-def _layout_block(complex_input: bool, channels: int, out: int, projection: object, skip: bool = True, nonlinearity: str = "mod", orientation: str | None = None) -> LScatBlock:
+def _layout_block(complex_input: bool, channels: int, out: int, projection: object, skip: bool = False, nonlinearity: str = "mod", orientation: str | None = None) -> LScatBlock:
     return LScatBlock(channels, out, filter_bank("F0", 4), complex_input, nonlinearity, skip, projection=projection, input_orientation=orientation)
 
 
-VARIANTS = [("lscat_skip_cifar10", "mod", spec) for spec in SPECS] + [(name, nl, spec) for name, nl in (("lscat_cifar10", "mod"), ("lscat_skip_cifar10", "cst")) for spec in (SPECS[0], SPECS[3])]
+VARIANTS = [("lscat_cifar10", "mod", spec) for spec in SPECS] + [(name, nl, spec) for name, nl in (("lscat_skip_cifar10", "mod"), ("lscat_cifar10", "cst")) for spec in (SPECS[0], SPECS[3])]
 
 
 @pytest.mark.parametrize("name,nl,spec", VARIANTS, ids=str)
@@ -181,7 +181,7 @@ def test_block0_with_orientation_sharing_is_rotation_equivariant() -> None:
     x = torch.randn(6, 3, 16, 16)
     rot = lambda t: torch.rot90(t, 1, (-2, -1))  # noqa: E731
     for projection, equivariant in (("orientation", True), ({"kind": "orientation", "symmetry": "cyclic"}, True), ("dense", False)):
-        block = LScatBlock(3, 8, filter_bank("F0", 4), False, wavelet="fft", input_size=16, projection=projection)
+        block = LScatBlock(3, 8, filter_bank("F0", 4), False, skip=False, wavelet="fft", input_size=16, projection=projection)
         y, y_rot = block(x).detach(), block(rot(x)).detach()
         expected = rot(y.view(6, 2, 4, 2, 16, 16).roll(2, 2).reshape(6, 16, 16, 16))
         assert (float((y_rot - expected).abs().max()) < 1e-5) == equivariant
@@ -207,7 +207,7 @@ def _dense_params(model: torch.nn.Module) -> list[tuple[int, int]]:
     return [(b.proj.out_channels, b.proj.complex_channels + b.proj.real_channels) for b in model.blocks]
 
 
-@pytest.mark.parametrize("name", ["lscat_skip_cifar10", "lscat_cifar10"])
+@pytest.mark.parametrize("name", ["lscat_cifar10", "lscat_skip_cifar10"])
 def test_parameter_counts_match_the_formulas(name: str) -> None:
     L = 4
     shapes = _dense_params(create_model(name, **TINY))
@@ -219,7 +219,7 @@ def test_parameter_counts_match_the_formulas(name: str) -> None:
     # half_plane, skip + mod: block 0 cyclic (K·N/L); block 1: channel index cyclic, wavelet
     # index Toeplitz: per (output group, parent group) L (φ) + L·(2L−1) (ψ); later blocks both
     # Toeplitz: (2L−1) (φ) + (2L−1)² − L(L−1) (ψ: the difference pairs that occur together).
-    if name == "lscat_skip_cifar10":
+    if name == "lscat_cifar10":
         groups = [(k // L, n // (1 + L) // L) for k, n in shapes]
         later = (2 * L - 1) + (2 * L - 1) ** 2 - L * (L - 1)
         expected = [2 * shapes[0][0] * shapes[0][1] // L, 2 * groups[1][0] * groups[1][1] * (L + L * (2 * L - 1))]
@@ -230,7 +230,7 @@ def test_parameter_counts_match_the_formulas(name: str) -> None:
 def test_unitary_style_initialisation() -> None:
     torch.manual_seed(0)
     for spec, exact in (({"kind": "orientation", "symmetry": "cyclic"}, True), ({"kind": "grouped", "groups": 2}, True), ("orientation", False)):
-        model = create_model("lscat_skip_cifar10", projection=spec, **TINY)
+        model = create_model("lscat_cifar10", projection=spec, **TINY)
         for j, b in enumerate(model.blocks):
             w = b.proj.complex_weight().detach().to(torch.complex128)
             gram = w @ w.mH if w.shape[0] <= w.shape[1] else w.mH @ w
@@ -254,7 +254,7 @@ def test_orientation_coordinates_are_orthonormal() -> None:
 @pytest.mark.parametrize("spec", SPECS[:1] + SPECS[3:5] + SPECS[6:], ids=str)
 def test_model_option_end_to_end(spec: object) -> None:
     torch.manual_seed(0)
-    model = create_model("lscat_skip_cifar10", projection=spec, **TINY)
+    model = create_model("lscat_cifar10", projection=spec, **TINY)
     x = torch.randn(4, 3, 32, 32)
     with torch.autocast("cpu", torch.bfloat16):
         loss = torch.nn.functional.cross_entropy(model(x), torch.arange(4))
@@ -264,13 +264,13 @@ def test_model_option_end_to_end(spec: object) -> None:
 
 def test_dense_default_is_the_paper_model() -> None:
     torch.manual_seed(0)
-    a = create_model("lscat_skip_cifar10", **TINY).state_dict()
+    a = create_model("lscat_cifar10", **TINY).state_dict()
     torch.manual_seed(0)
-    b = create_model("lscat_skip_cifar10", projection="dense", **TINY).state_dict()
+    b = create_model("lscat_cifar10", projection="dense", **TINY).state_dict()
     torch.manual_seed(0)
-    c = create_model("lscat_skip_cifar10", projection={"kind": "dense"}, **TINY).state_dict()
+    c = create_model("lscat_cifar10", projection={"kind": "dense"}, **TINY).state_dict()
     assert all(torch.equal(a[k], b[k]) and torch.equal(a[k], c[k]) for k in a)
-    assert all(isinstance(blk.proj, ComplexProjection) for blk in create_model("lscat_skip_cifar10", **TINY).blocks)
+    assert all(isinstance(blk.proj, ComplexProjection) for blk in create_model("lscat_cifar10", **TINY).blocks)
 
 
 @pytest.mark.parametrize(
@@ -292,14 +292,14 @@ def test_dense_default_is_the_paper_model() -> None:
 )
 def test_bad_projection_options_raise_clear_errors(spec: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        create_model("lscat_skip_cifar10", projection=spec, **TINY)
+        create_model("lscat_cifar10", projection=spec, **TINY)
 
 
 def test_shapes_that_do_not_fit_a_structure_name_the_block() -> None:
     with pytest.raises(ValueError, match=r"block 0 \(K = 6\): an orientation P_j needs K_j divisible by L = 4"):
-        create_model("lscat_skip_cifar10", widths=[6, 8], projection="orientation")
+        create_model("lscat_cifar10", widths=[6, 8], projection="orientation")
     with pytest.raises(ValueError, match=r"block 1 \(K = 9\): a grouped P_j needs .* divisible by groups = 2"):
-        create_model("lscat_skip_cifar10", widths=[8, 9], projection={"kind": "grouped", "groups": 2})
+        create_model("lscat_cifar10", widths=[8, 9], projection={"kind": "grouped", "groups": 2})
 
 
 @pytest.mark.parametrize("spec", [{"kind": "lowrank", "rank": 0.25}, {"kind": "orientation", "bandwidth": 1}, {"kind": "grouped", "groups": 2}], ids=str)
@@ -309,13 +309,13 @@ def test_checkpoint_round_trip(tmp_path: Path, spec: dict) -> None:
 
 
 def _round_trip(tmp_path: Path, options: str) -> tuple[torch.nn.Module, torch.nn.Module, Tensor]:
-    """(the model loaded from a checkpoint of a fresh ``lscat_skip_cifar10`` with these model
+    """(the model loaded from a checkpoint of a fresh ``lscat_cifar10`` with these model
     options (TOML), the model, the batch that set its running statistics)."""
     from phasecollapse.run.checkpoint import FORMAT, load_trained, save_atomic
     from phasecollapse.run.config import load_config
     from phasecollapse.run.experiment import build_model
 
-    config = load_config(None, ["model.name='lscat_skip_cifar10'", f"model.options={options}", "data.dataset='textures'"])
+    config = load_config(None, ["model.name='lscat_cifar10'", f"model.options={options}", "data.dataset='textures'"])
     torch.manual_seed(0)
     model = build_model(config)
     x = torch.randn(4, 3, 32, 32)
@@ -331,7 +331,7 @@ def _toml(spec: dict) -> str:
 
 
 def test_complexity_counts() -> None:
-    dense = create_model("lscat_skip_cifar10", **TINY)
+    dense = create_model("lscat_cifar10", **TINY)
     c = complexity(dense)
     shapes, sizes = _dense_params(dense), [b.output_size for b in dense.blocks]
     assert c["projection_params"] == c["dense_projection_params"] == sum(2 * k * n for k, n in shapes)
@@ -339,14 +339,14 @@ def test_complexity_counts() -> None:
     real_cols = [b.proj.complex_channels * 2 + b.proj.real_channels for b in dense.blocks]
     assert c["projection_macs"] == sum(2 * k * m * s * s for (k, _), m, s in zip(shapes, real_cols, sizes))
     assert c["macs"] == c["projection_macs"] + c["wavelet_macs"] + c["head_macs"] and c["wavelet_macs"] > 0
-    lr = complexity(create_model("lscat_skip_cifar10", projection={"kind": "lowrank", "rank": 0.1}, **TINY))
+    lr = complexity(create_model("lscat_cifar10", projection={"kind": "lowrank", "rank": 0.1}, **TINY))
     ranks = [block_rank(0.1, k, n) for k, n in shapes]
     factored = [2 * r * (m + 2 * k) if 2 * r * (m + 2 * k) < 2 * k * m else 2 * k * m for r, (k, _), m in zip(ranks, shapes, real_cols)]
     assert lr["projection_macs"] == sum(f * s * s for f, s in zip(factored, sizes)) < c["projection_macs"]
     assert lr["wavelet_macs"] == c["wavelet_macs"]
-    slow = complexity(create_model("lscat_skip_cifar10", projection={"kind": "lowrank", "rank": 0.1}, fast=False, **TINY))
+    slow = complexity(create_model("lscat_cifar10", projection={"kind": "lowrank", "rank": 0.1}, fast=False, **TINY))
     assert slow["projection_macs"] == c["projection_macs"]  # the paper path multiplies by the materialised W
-    assert complexity(create_model("lscat_skip_cifar10", wavelet="fft", **TINY))["macs"] is None
+    assert complexity(create_model("lscat_cifar10", wavelet="fft", **TINY))["macs"] is None
 
 
 def test_orientation_shared_energy_on_known_cases() -> None:
@@ -377,7 +377,7 @@ def test_orientation_shared_energy_on_known_cases() -> None:
 def test_compiled_structured_block_equals_eager(spec: dict) -> None:
     """The budget recipes compile the model: the tied gather and the factored path compile."""
     torch.manual_seed(0)
-    block = LScatBlock(4, 8, filter_bank("F0", 4), True, input_size=8, projection=spec)
+    block = LScatBlock(4, 8, filter_bank("F0", 4), True, skip=False, input_size=8, projection=spec)
     assert (block.proj.factors() is not None) == (spec["kind"] == "lowrank")
     x = torch.randn(4, 8, 8, 8).contiguous(memory_format=torch.channels_last)
     probe = torch.randn(4, 16, 8, 8)
@@ -397,7 +397,7 @@ def test_weight_ema_keeps_the_tie_index() -> None:
     from phasecollapse.run.train import build_ema
 
     torch.manual_seed(0)
-    model = create_model("lscat_skip_cifar10", projection={"kind": "orientation", "symmetry": "cyclic"}, widths=[256, 256])
+    model = create_model("lscat_cifar10", projection={"kind": "orientation", "symmetry": "cyclic"}, widths=[256, 256])
     ema = build_ema(model, load_config(None, ["optim.ema_decay=0.9"]))
     assert ema is not None
     ema.update_parameters(model)  # the first update copies
@@ -417,9 +417,9 @@ def test_tied_blocks_share_one_projection_and_its_gradient() -> None:
     """tied: one P module (one weight) for the group; its gradient is the sum of the blocks'
     gradients as if the weights were separate copies; Std, ρ and N stay per block."""
     torch.manual_seed(0)
-    tied = create_model("lscat_skip_cifar10", **TIED)
+    tied = create_model("lscat_cifar10", **TIED)
     torch.manual_seed(0)
-    free = create_model("lscat_skip_cifar10", widths=TIED["widths"])
+    free = create_model("lscat_cifar10", widths=TIED["widths"])
     with torch.no_grad():
         for j in (4, 5):
             free.blocks[j].proj.weight.copy_(tied.blocks[3].proj.weight)
@@ -435,13 +435,13 @@ def test_tied_blocks_share_one_projection_and_its_gradient() -> None:
 
 
 def test_tied_complexity_counts_a_shared_projection_once() -> None:
-    c, free = complexity(create_model("lscat_skip_cifar10", **TIED)), complexity(create_model("lscat_skip_cifar10", widths=TIED["widths"]))
+    c, free = complexity(create_model("lscat_cifar10", **TIED)), complexity(create_model("lscat_cifar10", widths=TIED["widths"]))
     assert [b["tied_to"] for b in c["blocks"]] == [None, None, None, None, 3, 3]
     per_block = [b["projection_params"] for b in free["blocks"]]
     assert c["projection_params"] == sum(per_block[:4]) and c["dense_projection_params"] == free["dense_projection_params"]
     assert c["projection_macs"] == free["projection_macs"] and c["params"] == free["params"] - sum(per_block[4:])
     # with a structure too: the tie index must agree, and it counts once
-    both = complexity(create_model("lscat_skip_cifar10", widths=[4, 8, 12, 12, 12, 12], tied=[[4, 5]], projection={"kind": "orientation", "symmetry": "cyclic"}))
+    both = complexity(create_model("lscat_cifar10", widths=[4, 8, 12, 12, 12, 12], tied=[[4, 5]], projection={"kind": "orientation", "symmetry": "cyclic"}))
     assert both["blocks"][5]["projection_params"] == 0 and both["blocks"][5]["tied_to"] == 4
 
 
@@ -454,10 +454,10 @@ def test_tied_complexity_counts_a_shared_projection_once() -> None:
 ], ids=str)
 def test_bad_tied_options_raise_clear_errors(tied: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        create_model("lscat_skip_cifar10", widths=TIED["widths"], tied=tied)
+        create_model("lscat_cifar10", widths=TIED["widths"], tied=tied)
     # same shape, another structure: block 1's parents carry a cyclic orientation, block 2's a Toeplitz one
     with pytest.raises(ValueError, match=r"blocks 1 and 2 cannot share P_j: .*parameters=32 complex.* against .*parameters=44 complex"):
-        create_model("lscat_skip_cifar10", widths=[4, 4, 4], tied=[[1, 2]], projection="orientation")
+        create_model("lscat_cifar10", widths=[4, 4, 4], tied=[[1, 2]], projection="orientation")
 
 
 def test_tied_checkpoint_round_trip_keeps_the_sharing(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from phasecollapse.run.reproduce import read_table, reproduce, resolve
 
 TINY = """
 [model]
-name = "lscat_skip_cifar10"
+name = "lscat_cifar10"
 options = {{ nonlinearity = "{nl}", width_factor = 0.0625 }}
 [data]
 dataset = "textures"
@@ -41,7 +41,7 @@ def test_every_shipped_table_resolves_for_both_budgets() -> None:
         for row in rows:
             for budget in ("cpu", "paper"):
                 config = resolve(row, budget, row.seeds[0], table, Path("/tmp/unused"), None)
-                assert config.train.out_dir.endswith(f"{budget}/{table}/{row.name}/seed{row.seeds[0]}")
+                assert config.train.out_dir.endswith(f"{budget}/{row.runs}/seed{row.seeds[0]}")
     assert (CONFIG_DIR / "budget" / "cifar10_lscat_skip_60min.toml").exists()
 
 
@@ -94,8 +94,8 @@ def test_pj_tradeoff_table_resolves_and_reuses_table2_dense_runs() -> None:
     assert table_kind("pj_tradeoff") == "tradeoff" and table_kind("table2") == "poster"
     out = Path("/tmp/unused")
     dense = resolve(rows[0], "cpu", 0, "pj_tradeoff", out, None)
-    skip_mod = resolve(next(r for r in read_table("table2")[1] if r.name == "skip_mod"), "cpu", 0, "table2", out, None)
-    assert dense.train.out_dir == skip_mod.train.out_dir and config_hash(dense) == config_hash(skip_mod)
+    noskip_mod = resolve(next(r for r in read_table("table2")[1] if r.name == "noskip_mod"), "cpu", 0, "table2", out, None)
+    assert dense.train.out_dir == noskip_mod.train.out_dir and config_hash(dense) == config_hash(noskip_mod)
     for row in rows[1:]:
         config = resolve(row, "cpu", row.seeds[0], "pj_tradeoff", out, None)
         assert config.train.out_dir.endswith(f"cpu/pj_tradeoff/{row.name}/seed0")

@@ -16,7 +16,7 @@ from phasecollapse.run.config import load_config
 from phasecollapse.run.experiment import build_model
 from phasecollapse.run.train import build_ema, evaluate_checkpoint, fit
 
-TINY = ["model.name='lscat_skip_cifar10'", "model.options={width_factor=0.0625}", "train.progress=false", "train.tensorboard=false"]
+TINY = ["model.name='lscat_cifar10'", "model.options={width_factor=0.0625}", "train.progress=false", "train.tensorboard=false"]
 TEXTURES = [*TINY, "data.dataset='textures'", "data.texture_train=48", "data.texture_test=32", "data.batch_size=32", "optim.lr=0.05"]
 
 
@@ -129,7 +129,7 @@ def test_image_folder_trains_one_step(tmp_path: Path) -> None:
     assert summary["epochs_completed"] == 1 and 0 <= summary["final"]["test_top1_err"] <= 100
     # More classes than the model's outputs: a one-line error before training, not a traceback.
     one_output = load_config(None, [*TINY, "model.options={width_factor=0.0625, num_classes=1}", "data.dataset='imagenet'", f"data.root={tmp_path / 'imagenet'}", "data.image_size=32", f"train.out_dir={tmp_path / 'run1'}"])
-    with pytest.raises(ValueError, match="imagenet has 2 classes but model lscat_skip_cifar10 has 1 outputs"):
+    with pytest.raises(ValueError, match="imagenet has 2 classes but model lscat_cifar10 has 1 outputs"):
         fit(one_output)
 
 

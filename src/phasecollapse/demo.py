@@ -66,7 +66,7 @@ def _experiment(label: str, recipe: str, overrides: list[str], nonlinearity: str
     print(f"\n== {label}: {NONLINEARITIES[nonlinearity]} ==", flush=True)
     summary = fit(config)
     model, _ = load_trained(run_dir / "last.pt")
-    (xtr, ytr), (xte, yte) = in_memory_splits(config)
+    (xtr, ytr), _, (xte, yte) = in_memory_splits(config)
     train_f = block_features(model, as_model_input(xtr[:ANALYSIS_SAMPLES]))
     test_f = block_features(model, as_model_input(xte[:ANALYSIS_SAMPLES]))
     ytr, yte = ytr[:ANALYSIS_SAMPLES], yte[:ANALYSIS_SAMPLES]

@@ -3,10 +3,10 @@
 For block j with input x_{j−1} (x_0 the images), W x_{j−1} = [x_{j−1}∗φ ; x_{j−1}∗ψ_k] and:
 
     z_j   = x_{j−1}∗ψ_k            the wavelet coefficients, complex (N, L·C, H_j, W_j)
-    ρ_j   = ρ(z_j) with skip, ρ(W x_{j−1}) without: the non-linearity's output (complex, or
+    ρ_j   = ρ(W x_{j−1}) with skip, ρ(z_j) without: the non-linearity's output (complex, or
             real for ρ = mod)
     parts = the parts of U_j after Std (the input of P_j), in mixed layout, with their names:
-            skip: "x∗φ" (the linear path) and "ρ(x∗ψ)"; no skip: "Wx" and "ρ(Wx)"
+            skip: "Wx" (the linear copy) and "ρ(Wx)"; no skip: "x∗φ" and "ρ(x∗ψ)"
     x_j   = N(P_j Std(U_j))        the block output, complex (N, K_j, H_j, W_j)
 
 The model runs in eval mode (Std with its running statistics), in fp32, by batches, through
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ..layers.block import LScatBlock
+from ..layers.block import LScatBlock, u_parts
 from ..layers.complex import to_complex
 from ..models.lscat import LScat
 
@@ -39,10 +39,7 @@ class BlockInternals:
 
 def _part_names(block: LScatBlock) -> list[str]:
     """Names of the parts of U in mixed-layout order (:func:`~phasecollapse.layers.block.u_parts`)."""
-    if not block.skip:
-        return ["Wx", "ρ(Wx)"]
-    linear_first = block.complex_input or not block.rho.complex_output
-    return ["x∗φ", "ρ(x∗ψ)"] if linear_first else ["ρ(x∗ψ)", "x∗φ"]
+    return u_parts("x∗φ", "x∗ψ", lambda t: f"ρ({t})", block.skip, block.complex_input, block.rho.complex_output, lambda t: t, lambda ts: "Wx")
 
 
 @torch.no_grad()

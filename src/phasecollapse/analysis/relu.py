@@ -20,7 +20,7 @@ part E, the odd part O and the output ReLU(t) = E + O, flattened over channels a
 
 and the same Fisher ratio and NCM error for the input t itself: the separation that already
 exists before the ReLU (in a residual network, the stream carries class means; for b < 0 the odd
-part is ½ y on |y| ≤ −b, a linear copy that transmits them).
+part is y itself on |y| ≤ −b, and the even part the constant −b: a linear copy that transmits them).
 
 (The *energy* shares ‖E‖² / (‖E‖² + ‖O‖²) are ½ for every b ≥ 0 and every network: E² = O²
 pointwise. They measure nothing and are not reported.)

@@ -16,6 +16,7 @@ import torch  # noqa: E402
 
 from ..data import cifar10, textures  # noqa: E402
 from ..data.transforms import as_model_input  # noqa: E402
+from ..layers.block import u_formula  # noqa: E402
 from ..layers.filters import filter_bank  # noqa: E402
 from ..models.lscat import CIFAR10_WIDTHS, IMAGENET_WIDTHS, LScat  # noqa: E402
 from ..models.resnet import ResNet  # noqa: E402
@@ -27,7 +28,7 @@ from .relu import dead_zone_abs, relu_separation, soft_threshold  # noqa: E402
 from .separation import separation_across_depth  # noqa: E402
 from .skip import skip_path_separation  # noqa: E402
 from .symmetry import network_symmetry, wavelet_symmetry  # noqa: E402
-from .translation import bank_translation_study, block_dilations, coarser  # noqa: E402
+from .translation import bank_translation_study, block_dilations, coarser, layer_translation_study  # noqa: E402
 from .variability import lscat_stages, translation_variability  # noqa: E402
 
 
@@ -80,7 +81,15 @@ def _summary(wavelets: list[dict[str, Any]], norms: torch.Tensor, at: tuple[floa
         curve = curves.mean((0, 1)) if reduce == "mean" else curves.amax((0, 1))
         return {f"{t:g}": float(curve[i]) for t, i in zip(at, index)}
 
+    layer = {}
+    if "layer_ratio_max" in wavelets[0]:  # dilation 2^0: measured through the W layer
+        layer = {
+            "layer_ratio_max": max(r for w in wavelets for r in w["layer_ratio_max"] if r is not None),
+            "layer_above_bound_fraction_max": max(f for w in wavelets for f in w["layer_above_bound_fraction"]),
+            "layer_error_mean": at_norms("layer_error_mean", "mean"),
+        }
     return {
+        **layer,
         "ratio_max": max(r for w in wavelets for r in w["ratio_max"] if r is not None),
         "flat_exceeded_fraction_max": max(f for w in wavelets for f in w["flat_exceeded_fraction"]),
         "error_mean": at_norms("error_mean", "mean"),
@@ -99,9 +108,12 @@ def _translation_panel(ax: plt.Axes, study: dict[str, Any], norms: torch.Tensor)
         ax.plot(norms, _by_norm(w["error_max"]).amax(0), ":", color=line.get_color())
         ax.fill_between(norms, _by_norm(w["bound_mean"])[0], _by_norm(w["bound_max"])[0], color=line.get_color(), alpha=0.12)
         ax.plot(norms, _by_norm(w["flat_prediction"])[0], "--", color=line.get_color(), alpha=0.7)
+        if "layer_error_mean" in w:
+            ax.plot(norms, _by_norm(w["layer_error_mean"]).mean(0), "x", ms=4, color=line.get_color())
     blocks = ", ".join(f"{net.split('_')[-1]} {b}" for net, b in study["blocks"].items() if b)
     ax.set(title=f"{study['name']}  (blocks: {blocks or 'none'})", xlabel="|τ| (input pixels)", ylim=(0, 2.1))  # E ≤ 2: |e^{iθ} − 1| ≤ 2
-    ax.text(0.02, 0.97, f"max E/(σ_x|τ|) = {study['summary']['ratio_max']:.3f}", transform=ax.transAxes, va="top", fontsize=7)
+    layer = f"; through W (×): {study['summary']['layer_ratio_max']:.3f}" if "layer_ratio_max" in study["summary"] else ""
+    ax.text(0.02, 0.97, f"max E/(σ_x|τ|) = {study['summary']['ratio_max']:.3f}{layer}", transform=ax.transAxes, va="top", fontsize=7)
 
 
 def translation(out: Path, data: str, samples: int = 256, banks: tuple[str, ...] = ("N", "F0", "F1"), L: int = 4, dilations: tuple[int, ...] = (0, 1, 2), data_dir: str | None = None) -> dict[str, Any]:
@@ -119,6 +131,8 @@ def translation(out: Path, data: str, samples: int = 256, banks: tuple[str, ...]
     for j in dilations:
         for name in banks:
             wavelets = bank_translation_study(gray, coarser(filter_bank(name, L), j), shifts)
+            if j == 0:  # the errors measured through the network's own W layer, beside the formula's
+                wavelets = [{**w, **m} for w, m in zip(wavelets, layer_translation_study(gray, filter_bank(name, L), shifts))]
             study = {"bank": name, "j": j, "name": f"{name}@2^{j}", "blocks": _blocks_at(name, j), "wavelets": wavelets}
             studies.append({**study, "summary": _summary(wavelets, norms, (0.5, 1.0))})
     fig, axes = plt.subplots(len(dilations), len(banks), figsize=(4.2 * len(banks), 3.4 * len(dilations)), squeeze=False, sharey=True)
@@ -157,7 +171,7 @@ def _network_label(config: Any) -> str:
 
 
 def _splits(config: Any, samples: int) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-    (xtr, ytr), (xte, yte) = in_memory_splits(config)
+    (xtr, ytr), _, (xte, yte) = in_memory_splits(config)
     return (as_model_input(xtr[:samples]), ytr[:samples]), (as_model_input(xte[:samples]), yte[:samples])
 
 
@@ -288,7 +302,7 @@ def skip(out: Path, checkpoints: list[str], samples: int = 1000, probe: bool = T
     networks = {}
     for path in checkpoints:
         model, config = _lscat(path, "skip")
-        networks[_network_label(config)] = {"checkpoint": str(path), "skip": config.model.name.startswith("lscat_skip"), "blocks": skip_path_separation(model, *_splits(config, samples), probe, permutations)}
+        networks[_network_label(config)] = {"checkpoint": str(path), "skip": model.blocks[0].skip, "u": u_formula(model.blocks[0].skip), "blocks": skip_path_separation(model, *_splits(config, samples), probe, permutations)}
     keys = ["probe_err", "ncm_err"] if probe else ["ncm_err"]
     fig, axes = plt.subplots(1, len(keys) + 1, figsize=(5 * (len(keys) + 1), 3.8))
     for label, net in networks.items():
@@ -311,7 +325,7 @@ def operators(out: Path, checkpoint: str, samples: int = 256) -> dict[str, Any]:
     model, config = load_trained(checkpoint)
     if not isinstance(model, LScat):
         raise ValueError(f"analyze operators reads the P_j of an LScat; {checkpoint} holds {config.model.name}")
-    (_, _), (xte, _) = in_memory_splits(config)
+    _, _, (xte, _) = in_memory_splits(config)
     x = as_model_input(xte[:samples])
     rows, fig, orientation = [], plt.figure(figsize=(15, 3.8)), None
     ax1, ax2, ax3 = fig.add_subplot(1, 3, 1), fig.add_subplot(1, 3, 2), fig.add_subplot(1, 3, 3)

@@ -1,8 +1,9 @@
 """Which path of U carries the class separation: the linear one or the modulus one (poster:
 "skip connections allow keeping some spatial information").
 
-In LScat + skip, U_j = [x∗φ ; ρ(x∗ψ)]: the low-pass x∗φ bypasses ρ (a linear path, like a
-ResNet shortcut) and ρ(x∗ψ) is the phase-collapsed path. Without skip, U_j = [Wx ; ρ(Wx)].
+In LScat + skip, U_j = [Wx ; ρ(Wx)]: the linear copy Wx (which keeps the phase, like a ResNet
+shortcut keeps its input) beside the phase-collapsed path ρ(Wx). Without skip, U_j = |W|x =
+[x∗φ ; ρ(x∗ψ)]: the low-pass x∗φ passes linearly, but it is part of |W| itself.
 Per block, on Std(U_j) (what P_j reads, :mod:`~.internals`), for each part and for all of U_j:
 Fisher ratio tr Σ_B / tr Σ_W with its label-permutation floor, nearest-class-mean error and
 the error of a linear probe (:mod:`~.separation`), with features flattened over channels and

@@ -64,6 +64,13 @@ images describes the blocks returned for j by
 :func:`block_dilations` (CIFAR-10: F0, F1 at j = 0, 1, 2, 3 for blocks 0…7; ImageNet: N at
 j = 0, then F0, F1 at j = 1 … 5), up to the sampling of the filter and aliasing in the block's
 input (which is a feature map, not the image).
+
+Measured through the layer. :func:`layer_phase_shift_errors` passes the shifted images through
+the network's own :class:`~phasecollapse.layers.wavelet.Wavelet` (reflection padding, the FFT
+pipeline's border rule, subsampling for F1 and N) and measures E_x(τ) on its output. The
+theorem is for periodic convolution on the full grid; the layer differs at the borders (the
+periodic shift wraps content the reflection padding does not) and by subsampling, so its
+errors are held against the same bound σ_x|τ| as a measurement, not as a theorem.
 """
 
 from __future__ import annotations
@@ -74,7 +81,9 @@ from dataclasses import replace
 import torch
 from torch import Tensor
 
+from ..layers.complex import from_complex, to_complex
 from ..layers.filters import FilterBank, angles, block_banks, filter_bank
+from ..layers.wavelet import Wavelet
 
 
 def frequency_grid(P: int, Q: int) -> Tensor:
@@ -112,6 +121,33 @@ def phase_shift_errors(images: Tensor, multiplier: Tensor, shifts: Tensor) -> Te
     energy = filtered_energy(images, multiplier)
     gaps = phase_gaps(frequency_grid(*multiplier.shape), xi, shifts)
     return (torch.einsum("shw,nhw->sn", gaps, energy) / energy.sum((1, 2))).sqrt()
+
+
+def fourier_shift(images: Tensor, shifts: Tensor) -> Tensor:
+    """x_τ (S, N, H, W) complex128 of images (N, H, W) for shifts (S, 2): x̂(ω) e^{−iω·τ}, ω ∈ [−π, π)²."""
+    phase = torch.exp(-1j * (frequency_grid(*images.shape[-2:]) @ shifts.double().T)).permute(2, 0, 1)
+    return torch.fft.ifft2(torch.fft.fft2(images.to(torch.complex128))[None] * phase[:, None])
+
+
+@torch.no_grad()
+def layer_phase_shift_errors(images: Tensor, bank: FilterBank, shifts: Tensor) -> Tensor:
+    """E_x(τ) measured on the output of the Wavelet layer of ``bank``: (L, S, N) relative errors
+    ‖W(x_τ)_k − e^{−iξ_k·τ} W(x)_k‖ / ‖W(x)_k‖ for images (N, H, W), shifts (S, 2), ξ_k of ψ̂_k
+    (:func:`spectral_moments` on the images' grid). x_τ is complex for sub-pixel shifts (the
+    Nyquist terms), so the layer takes complex input; it runs its FFT pipeline in fp32."""
+    layer = Wavelet(bank, 1, complex_input=True, algorithm="fft")
+    xi = torch.stack([spectral_moments(m)[0] for m in torch.from_numpy(bank.multipliers(*images.shape[-2:]))[1:]])  # (L, 2)
+
+    def psi(z: Tensor) -> Tensor:  # (N, H, W) complex → (N, L, h, w) complex128
+        return to_complex(layer(from_complex(z[:, None].to(torch.complex64)))[1]).to(torch.complex128)
+
+    base = psi(images.to(torch.complex128))
+    norms = base.abs().square().sum((2, 3)).sqrt()  # (N, L)
+    errors = []
+    for tau, shifted in zip(shifts.double(), fourier_shift(images, shifts)):
+        turn = torch.exp(-1j * (xi @ tau))[None, :, None, None]  # e^{−iξ_k·τ}
+        errors.append(((psi(shifted) - turn * base).abs().square().sum((2, 3)).sqrt() / norms).T)
+    return torch.stack(errors, 1)
 
 
 def data_bandwidths(images: Tensor, multiplier: Tensor) -> Tensor:
@@ -166,6 +202,25 @@ def bank_translation_study(images: Tensor, bank: FilterBank, shifts: Tensor) -> 
     multipliers = torch.from_numpy(bank.multipliers(*images.shape[-2:]))
     thetas = angles(bank.L)
     return [{"k": k, "theta": float(thetas[k]), **wavelet_translation_study(images, m, shifts)} for k, m in enumerate(multipliers[1:])]
+
+
+def layer_translation_study(images: Tensor, bank: FilterBank, shifts: Tensor) -> list[dict[str, object]]:
+    """Per ψ_k of ``bank`` (dilation 2^0, as a first block applies it to images): the errors
+    measured through the Wavelet layer (:func:`layer_phase_shift_errors`) held against the
+    per-image bound σ_x|τ|: mean error per shift, max ratio E/(σ_x|τ|) (None at τ = 0) and the
+    fraction of images above the bound."""
+    measured = layer_phase_shift_errors(images, bank, shifts)  # (L, S, N)
+    norms = shifts.double().norm(dim=1)
+    out = []
+    for errors, m in zip(measured, torch.from_numpy(bank.multipliers(*images.shape[-2:]))[1:]):
+        bound = data_bandwidths(images, m) * norms[:, None]  # (S, N)
+        moving = norms > 0
+        out.append({
+            "layer_error_mean": errors.mean(1).tolist(),
+            "layer_ratio_max": [float((e / b).max()) if mv else None for e, b, mv in zip(errors, bound, moving)],
+            "layer_above_bound_fraction": [float((e > b + 1e-6).double().mean()) if mv else 0.0 for e, b, mv in zip(errors, bound, moving)],
+        })
+    return out
 
 
 def coarser(bank: FilterBank, j: float) -> FilterBank:

@@ -2,15 +2,17 @@
 
 With W x = [x∗φ ; x∗ψ_k] (:class:`~phasecollapse.layers.wavelet.Wavelet`) and ρ a complex non-linearity:
 
-    skip     (``'Fw Std Pc N' --psi-arch mod``):  U = [x∗φ ; ρ(x∗ψ_k)]      (1 + L)·C channels
-    no skip  (``'Fw rho Std Pc N'``):             U = [W x ; ρ(W x)]       2(1 + L)·C channels
+    skip     (``'Fw rho Std Pc N'``, ``SkipModulus``):  U = [W x ; ρ(W x)]       2(1 + L)·C channels
+    no skip  (``'Fw Std Pc N' --psi-arch mod``):        U = |W| x = [x∗φ ; ρ(x∗ψ_k)]   (1 + L)·C channels
 
-In the skip variant the low-pass x∗φ bypasses the non-linearity (a linear path, like a ResNet
-shortcut). U is stored in the mixed layout of :mod:`phasecollapse.layers.standardization`: complex
-channels first, then real ones. For ρ = mod and complex x, U's channel order equals the
-authors' ([φ, ρψ] or [φ, ψ, ρφ, ρψ]); otherwise it is a fixed permutation of it (e.g. block 0
-of the skip variant with a complex ρ: [ρψ ; φ]), which changes nothing but the column order of
-P_j, whose unitary initialisation is invariant in law to it.
+The skip is the linear copy W x beside its phase collapse ρ(W x) (the authors' only named skip
+module, ``ScatNonLinearityAndSkip``: z ↦ (z, |z|)); without it the block iterates the fixed phase
+collapse |W| (ρ on the wavelet channels, the low-pass passing through). The authors' run.py
+labels the two the other way round (see CHANGELOG.md, 0.2.0). U is stored in the mixed layout of
+:mod:`phasecollapse.layers.standardization`: complex channels first, then real ones. For ρ = mod
+and complex x, U's channel order equals the authors' ([φ, ψ, ρφ, ρψ] or [φ, ρψ]); otherwise it is
+a fixed permutation of it (e.g. block 0 without skip and a complex ρ: [ρψ ; φ]), which changes
+nothing but the column order of P_j, whose unitary initialisation is invariant in law to it.
 """
 
 from __future__ import annotations
@@ -36,21 +38,26 @@ T = TypeVar("T")
 def u_parts(phi: T, psi: T, rho: Callable[[T], T], skip: bool, complex_input: bool, rho_complex: bool, lift: Callable[[T], T], cat: Callable[[list[T]], T]) -> list[T]:
     """The parts of U in mixed-layout order (complex parts first), before Std.
 
-    skip: U = [x∗φ ; ρ(x∗ψ)]; no skip: U = [W x ; ρ(W x)]. ``lift`` turns a real x∗φ into the
+    skip: U = [W x ; ρ(W x)]; no skip: U = |W| x = [x∗φ ; ρ(x∗ψ)]. ``lift`` turns a real x∗φ into the
     complex representation (for W x of a real input), ``cat`` concatenates along channels;
     both depend on the representation (real pairs here, torch complex in
     :mod:`phasecollapse.bench.torch_complex`, lists of part names in :func:`u_layout`).
     """
     if skip:
-        r = rho(psi)
-        complex_parts = ([phi] if complex_input else []) + ([r] if rho_complex else [])
-        real_parts = ([] if complex_input else [phi]) + ([] if rho_complex else [r])
-    else:
         wx = cat([phi if complex_input else lift(phi), psi])
         r = rho(wx)
         complex_parts = [wx] + ([r] if rho_complex else [])
         real_parts = [] if rho_complex else [r]
+    else:
+        r = rho(psi)
+        complex_parts = ([phi] if complex_input else []) + ([r] if rho_complex else [])
+        real_parts = ([] if complex_input else [phi]) + ([] if rho_complex else [r])
     return complex_parts + real_parts
+
+
+def u_formula(skip: bool) -> str:
+    """U of the variant, for labels: ``"U = [Wx, ρ(Wx)]"`` with skip, ``"U = |W|x = [x∗φ, ρ(x∗ψ)]"`` without."""
+    return "U = [Wx, ρ(Wx)]" if skip else "U = |W|x = [x∗φ, ρ(x∗ψ)]"
 
 
 def u_layout(in_channels: int, L: int, skip: bool, complex_input: bool, rho_complex: bool, complex_columns: int) -> ULayout:
@@ -65,7 +72,7 @@ class LScatBlock(nn.Module):
     Args:
         in_channels: C. complex_input: whether x is complex real pairs (False for block 0).
         out_channels: K_j. bank: the filter bank. nonlinearity: a complex ρ of the registry.
-        skip: the variant (True: low-pass bypasses ρ). wavelet / odd_size_quirk: see Wavelet.
+        skip: the variant (True: U = [W x ; ρ(W x)], the linear copy W x beside ρ; False: U = |W| x). wavelet / odd_size_quirk: see Wavelet.
         input_size: S, when known: W's operator is built now and ``output_size`` = S' is set.
         fast: run P_j ∘ Std as the fused kernel :func:`~phasecollapse.kernels.std_projection.standardize_project`
             (and the modulus and N kernels); False: the paper's modules one after the other.
@@ -96,14 +103,14 @@ class LScatBlock(nn.Module):
             self.wavelet.prepare(input_size, input_size)
             self.output_size = axis_plan(input_size, bank.subsample, odd_size_quirk).count
         c, lc = in_channels, bank.L * in_channels
-        self.rho = create_nonlinearity(nonlinearity, lc if skip else c + lc, "complex", fast=fast)
+        self.rho = create_nonlinearity(nonlinearity, c + lc if skip else lc, "complex", fast=fast)
         rho_out = self.rho.channels
         if skip:
-            cc = (c if complex_input else 0) + (rho_out if self.rho.complex_output else 0)
-            cr = (0 if complex_input else c) + (0 if self.rho.complex_output else rho_out)
-        else:
             cc = c + lc + (rho_out if self.rho.complex_output else 0)
             cr = 0 if self.rho.complex_output else rho_out
+        else:
+            cc = (c if complex_input else 0) + (rho_out if self.rho.complex_output else 0)
+            cr = (0 if complex_input else c) + (0 if self.rho.complex_output else rho_out)
         self.std = Standardization(cc, cr)
         self.layout = u_layout(in_channels, bank.L, skip, complex_input, self.rho.complex_output, cc)
         self.proj = create_projection(projection, cc, cr, out_channels, self.layout, input_orientation)

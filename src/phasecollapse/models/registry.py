@@ -5,12 +5,12 @@ Every model of the poster's Tables 1–3:
 | name                 | model                                              | options                               |
 |----------------------|----------------------------------------------------|---------------------------------------|
 | scat_cifar10         | order-2 scattering J = 3, L = 8 + BN + Linear       | J, L, max_order                       |
-| lscat_cifar10        | LScat (no skip), 8 blocks, L = 4                    | nonlinearity, width_factor, widths, L, wavelet, fast, projection, tied |
-| lscat_skip_cifar10   | LScat + skip, 8 blocks, L = 4                       | same                                     |
+| lscat_cifar10        | LScat, U = |W|x = [x∗φ, ρ(x∗ψ)], 8 blocks, L = 4    | nonlinearity, width_factor, widths, L, wavelet, fast, projection, tied |
+| lscat_skip_cifar10   | LScat + skip, U = [Wx, ρ(Wx)], 8 blocks, L = 4      | same                                     |
 | resnet20_cifar10     | ResNet-20                                           | nonlinearity, bias_free               |
 | scat_imagenet        | order-2 scattering J = 4, L = 8 + BN + Linear       | J, L, max_order                       |
-| lscat_imagenet       | LScat (no skip), 11 blocks, L = 8                   | + odd_size_quirk                      |
-| lscat_skip_imagenet  | LScat + skip, 11 blocks, L = 8                      | + odd_size_quirk                      |
+| lscat_imagenet       | LScat, U = |W|x, 11 blocks, L = 8                   | + odd_size_quirk                      |
+| lscat_skip_imagenet  | LScat + skip, U = [Wx, ρ(Wx)], 11 blocks, L = 8     | + odd_size_quirk                      |
 | resnet18_imagenet    | ResNet-18 (torchvision layout)                      | nonlinearity, bias_free               |
 
 All take ``num_classes``. ``widths`` sets the list of K_j (its length is the depth; default the
@@ -19,6 +19,12 @@ sets the structure of the LScat P_j: ``"dense"`` (default, the paper's), or e.g.
 ``{ kind = "lowrank", rank = 0.25 }``, ``{ kind = "orientation", symmetry = "cyclic" }``,
 ``{ kind = "grouped", groups = 4 }`` (:mod:`phasecollapse.layers.structured_projection`).
 ``tied`` lists groups of blocks that share one P_j, e.g. ``[[4, 5, 6, 7]]`` (not in the paper).
+
+Names of the LScat presets (:data:`NAMING`): since 0.2.0 they follow the poster, "LScat + skip" is
+U = [Wx, ρ(Wx)] (the linear copy Wx beside its modulus) and "LScat" is U = |W|x = [x∗φ, ρ(x∗ψ)];
+before (naming 1, checkpoints of format v2, results without ``model_naming``) they followed the
+authors' run.py, which labels the two the other way round. :func:`migrate_name` maps an old name
+to the network it denotes now.
 """
 
 from __future__ import annotations
@@ -36,6 +42,19 @@ from .resnet import ResNet
 from .scat import ScatNet
 
 _MODELS: dict[str, Callable[..., nn.Module]] = {}
+
+#: The version of the LScat preset names (see the module docstring): 1 run.py's, 2 the poster's.
+NAMING = 2
+
+
+def migrate_name(name: str, naming: int) -> str:
+    """The name today of the model called ``name`` under preset naming ``naming``: under naming 1,
+    ``lscat_skip_*`` (U = [x∗φ, ρ(x∗ψ)]) is today's ``lscat_*`` and ``lscat_*`` today's ``lscat_skip_*``."""
+    if naming not in (1, NAMING):
+        raise ValueError(f"unknown model naming {naming!r}; known: 1, {NAMING}")
+    if naming == NAMING or not name.startswith("lscat_"):
+        return name
+    return name.replace("lscat_skip_", "lscat_", 1) if name.startswith("lscat_skip_") else name.replace("lscat_", "lscat_skip_", 1)
 
 
 def register(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:

@@ -5,6 +5,11 @@ state dicts, ``epoch`` (epochs completed), ``best`` metrics, ``rng`` states and 
 ``config`` (as a dict), plus ``format`` = FORMAT and ``checksum``: the SHA-256 of every other
 entry (keys, tensor dtypes, shapes and bytes, plain values), verified on load, so a bit flip
 inside a well-formed file is refused.
+
+Format v3 names its model with the poster's preset names (``lscat_skip_*``: U = [Wx, ρ(Wx)]);
+v2 with run.py's, the other way round. :func:`load` accepts both and returns the config under
+today's names (:func:`~phasecollapse.models.registry.migrate_name`): the format decides, never
+the bare name.
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ from typing import Any
 
 import torch
 
+from ..models.registry import NAMING, migrate_name
 from .config import Config, from_dict
 from .experiment import build_model
 
-FORMAT = "phasecollapse-checkpoint-v2"
+FORMAT = "phasecollapse-checkpoint-v3"
+#: Formats :func:`load` reads, with the model naming of each (v2: run.py's preset names).
+NAMING_OF_FORMAT = {"phasecollapse-checkpoint-v2": 1, FORMAT: NAMING}
 REQUIRED = ("format", "model", "config", "epoch", "checksum")
 
 
@@ -78,12 +86,20 @@ def load(path: str | os.PathLike[str], map_location: str | torch.device = "cpu")
     except Exception as err:  # any failure of the (code-free) unpickler means a bad file
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CheckpointError(f"checkpoint {path} is corrupted or not a torch checkpoint ({type(err).__name__}: {first})") from err
-    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT or any(k not in ckpt for k in REQUIRED):
+    if not isinstance(ckpt, dict) or ckpt.get("format") not in NAMING_OF_FORMAT or any(k not in ckpt for k in REQUIRED):
         found = ckpt.get("format") if isinstance(ckpt, dict) else type(ckpt).__name__
         raise CheckpointError(f"{path} is not a phasecollapse checkpoint of format {FORMAT!r} with keys {REQUIRED} (found format {found!r})")
     if ckpt["checksum"] != checksum(ckpt):
         raise CheckpointError(f"checkpoint {path} is corrupted: its checksum does not match its contents")
-    return ckpt
+    return {**ckpt, "config": migrate_config(ckpt["config"], NAMING_OF_FORMAT[ckpt["format"]])}
+
+
+def migrate_config(raw: dict[str, Any], naming: int) -> dict[str, Any]:
+    """A stored config (dict) with its model named under today's preset names."""
+    model = raw.get("model")
+    if not isinstance(model, dict) or not isinstance(model.get("name"), str):
+        return raw
+    return {**raw, "model": {**model, "name": migrate_name(model["name"], naming)}}
 
 
 def load_model_state(model: torch.nn.Module, state: dict[str, Any], path: str | os.PathLike[str]) -> None:

@@ -33,6 +33,8 @@ class DataConfig:
     download: bool = False
     train_subset: int = 0  # 0: every training image; n: the first n of a fixed shuffle
     test_subset: int = 0
+    validation: int = 0  # n > 0: hold out n training images (stratified by class) as a validation set
+    validation_seed: int = 0  # which n: a fixed draw per seed, the same for every train.seed
     batch_size: int = 128  # global batch, split across DDP ranks
     workers: int = 8  # ImageNet loader processes
     image_size: int = 224  # ImageNet crop
@@ -82,7 +84,7 @@ class Config:
 
 CHOICES = {("data", "dataset"): ("cifar10", "imagenet", "textures"), ("optim", "schedule"): ("step", "milestones", "onecycle", "cosine"), ("train", "precision"): ("fp32", "bf16"), ("train", "device"): ("auto", "cpu", "cuda")}
 POSITIVE = {("data", "batch_size"), ("optim", "epochs"), ("optim", "step_size"), ("data", "image_size"), ("data", "texture_classes"), ("optim", "lr"), ("optim", "gamma"), ("data", "texture_train"), ("data", "texture_test")}
-NON_NEGATIVE = {("data", "train_subset"), ("data", "test_subset"), ("data", "workers"), ("optim", "weight_decay"), ("optim", "warmup_epochs"), ("train", "seed")}
+NON_NEGATIVE = {("data", "train_subset"), ("data", "test_subset"), ("data", "validation"), ("data", "validation_seed"), ("data", "workers"), ("optim", "weight_decay"), ("optim", "warmup_epochs"), ("train", "seed")}
 UNIT_INTERVAL = {("optim", "label_smoothing"), ("optim", "ema_decay"), ("optim", "momentum")}  # [0, 1)
 
 
@@ -192,11 +194,19 @@ def from_dict(raw: dict[str, Any]) -> Config:
 UNHASHED = {("train", "out_dir"), ("train", "progress"), ("train", "tensorboard"), ("data", "root"), ("data", "workers"), ("train", "compile"), ("train", "device")}
 #: Left out of the hash only since 2026-11-26: runs recorded before still carry hashes with them.
 _HASHED_BEFORE = {("train", "compile"), ("train", "device")}
+#: Keys added later, hashed only when set away from their default (so hashes recorded before stay valid).
+_HASHED_WHEN_SET = {("data", "validation"): 0, ("data", "validation_seed"): 0}
 
 
 def config_hash(config: Config, unhashed: set[tuple[str, str]] = UNHASHED) -> str:
-    """SHA-256 (16 hex digits) of the resolved config, without the keys of ``unhashed``."""
-    flat = {f"{s}.{k}": v for s, table in config.to_dict().items() for k, v in table.items() if (s, k) not in unhashed}
+    """SHA-256 (16 hex digits) of the resolved config, without the keys of ``unhashed`` (and
+    those of ``_HASHED_WHEN_SET`` at their default)."""
+    flat = {
+        f"{s}.{k}": v
+        for s, table in config.to_dict().items()
+        for k, v in table.items()
+        if (s, k) not in unhashed and not ((s, k) in _HASHED_WHEN_SET and v == _HASHED_WHEN_SET[s, k])
+    }
     return hashlib.sha256(json.dumps(flat, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -11,6 +11,7 @@ from torch import nn
 
 from ..data import DATASETS, cifar10, imagenet, textures
 from ..data.loader import TensorLoader
+from ..data.validation import stratified_holdout
 from ..models import create_model
 from . import distributed
 from .config import Config
@@ -42,9 +43,14 @@ def check_classes(model: nn.Module, config: Config) -> None:
         raise ValueError(f"data set {d.dataset} has {classes} classes but model {config.model.name} has {fc.out_features} outputs (set model.options.num_classes)")
 
 
-def in_memory_splits(config: Config) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-    """((train images, labels), (test images, labels)) of CIFAR-10 (uint8) or textures (float),
-    after ``data.train_subset`` (a fixed random subset) and ``data.test_subset`` (the first n)."""
+Split = tuple[torch.Tensor, torch.Tensor]
+
+
+def in_memory_splits(config: Config) -> tuple[Split, Split | None, Split]:
+    """((train images, labels), validation or None, (test images, labels)) of CIFAR-10 (uint8) or
+    textures (float). ``data.validation`` = n holds out n training images, stratified by class
+    (:func:`~phasecollapse.data.validation.stratified_holdout`, ``data.validation_seed``), before
+    ``data.train_subset`` (a fixed random subset of the rest); ``data.test_subset``: the first n."""
     d = config.data
     if d.dataset == "textures":
         (xtr, ytr), (xte, yte) = textures.splits(d.texture_classes, d.texture_train, d.texture_test, config.train.seed)
@@ -53,25 +59,32 @@ def in_memory_splits(config: Config) -> tuple[tuple[torch.Tensor, torch.Tensor],
         xte, yte = cifar10.load_split(d.root or None, False, d.download)
     else:
         raise ValueError(f"data set {d.dataset!r} is not held in memory")
+    validation = None
+    if d.validation:
+        kept, held = stratified_holdout(ytr, d.validation, d.validation_seed)
+        validation, (xtr, ytr) = (xtr[held], ytr[held]), (xtr[kept], ytr[kept])
     if d.train_subset:
         keep = torch.randperm(len(ytr), generator=torch.Generator().manual_seed(1234 + config.train.seed))[: d.train_subset]
         xtr, ytr = xtr[keep], ytr[keep]
     if d.test_subset:
         xte, yte = xte[: d.test_subset], yte[: d.test_subset]
-    return (xtr, ytr), (xte, yte)
+    return (xtr, ytr), validation, (xte, yte)
 
 
-def build_loaders(config: Config, ctx: distributed.Context) -> tuple[Iterable[Any], Iterable[Any]]:
-    """(train, test) iterables of (images, labels) batches for this rank."""
+def build_loaders(config: Config, ctx: distributed.Context) -> tuple[Iterable[Any], Iterable[Any] | None, Iterable[Any]]:
+    """(train, validation or None, test) iterables of (images, labels) batches for this rank."""
     d, per_rank = config.data, max(1, config.data.batch_size // ctx.world)
     if d.dataset == "imagenet":
+        if d.validation:
+            raise ValueError("data.validation is not supported for ImageNet folders yet (hold out a folder of train/ instead)")
         if not d.root:
             raise ValueError("data.root must name the ImageNet folder (with train/ and val/) for data.dataset = 'imagenet'")
         train = imagenet.loader(d.root, True, per_rank, d.workers, d.image_size, config.train.seed, ctx.rank, ctx.world)
         test = imagenet.loader(d.root, False, per_rank, d.workers, d.image_size, config.train.seed, ctx.rank, ctx.world)
-        return train, test
-    (xtr, ytr), (xte, yte) = in_memory_splits(config)
+        return train, None, test
+    (xtr, ytr), validation, (xte, yte) = in_memory_splits(config)
     common = dict(seed=config.train.seed, rank=ctx.rank, world=ctx.world, device=ctx.device)
     train = TensorLoader(xtr, ytr, per_rank, shuffle=True, augment=d.dataset == "cifar10", **common)
+    val = None if validation is None else TensorLoader(*validation, per_rank, shuffle=False, augment=False, **common)
     test = TensorLoader(xte, yte, per_rank, shuffle=False, augment=False, **common)
-    return train, test
+    return train, val, test

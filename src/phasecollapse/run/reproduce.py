@@ -17,7 +17,13 @@ seeds, the budget of each row: epochs, widths, wall time, images/s, machine, com
 
 A row may name ``runs = "TABLE/ROW"``: its run directories are those of another table's row
 (``OUT/runs/BUDGET/TABLE/ROW/seedS``), reused when that row ran the same recipe (the config
-hash ignores ``train.out_dir``). A table with ``kind = "tradeoff"`` (``pj_tradeoff``: the
+hash ignores ``train.out_dir``); a table may name ``runs = "DIR"`` for all its rows
+(``OUT/runs/BUDGET/DIR/ROW``). ``set = { "data.validation" = 5000 }``, in a table or in a row,
+overrides keys of the rows' configs (the row's win): part of the recipe, so of the hash.
+
+A run recorded under the older preset names (``results.json`` without ``model_naming``:
+``lscat_skip_*`` was U = [x∗φ, ρ(x∗ψ)]) is recognised by the hash its config had under those
+names (:func:`run_state`), so it stays in the row of the network it trained. A table with ``kind = "tradeoff"`` (``pj_tradeoff``: the
 structured P_j of issue #14) adds the cost of each row's model
 (:func:`~phasecollapse.models.complexity.complexity`: P_j and total parameters, MACs per image)
 and each row's error and P_j saving against the row named ``dense`` (the reference), names the
@@ -30,10 +36,12 @@ import json
 import statistics
 import time
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ..layers.block import u_formula
+from ..models.registry import migrate_name
 from .config import CONFIG_DIR, UNHASHED, Config, config_hashes, load_config
 from .provenance import environment
 
@@ -51,6 +59,7 @@ class Row:
     seeds: tuple[int, ...]
     note: str = ""
     runs: str = ""  # run directories relative to OUT/runs/BUDGET (default TABLE/ROW)
+    overrides: tuple[str, ...] = ()  # KEY=VALUE over the row's config (the table's and the row's ``set``)
 
 
 def _raw_table(table: str, config_dir: Path) -> tuple[Path, dict[str, Any]]:
@@ -65,11 +74,25 @@ def _raw_table(table: str, config_dir: Path) -> tuple[Path, dict[str, Any]]:
 def read_table(table: str, config_dir: Path = CONFIG_DIR) -> tuple[str, list[Row]]:
     """(title, rows) of ``configs/reproduce/TABLE.toml``."""
     path, raw = _raw_table(table, config_dir)
+    prefix = raw.get("runs", table)
     rows = [
-        Row(r["name"], r["label"], r.get("poster"), {b: str(path.parent / r[b]) for b in BUDGETS if b in r}, tuple(r.get("seeds", [0])), r.get("note", ""), r.get("runs", ""))
+        Row(r["name"], r["label"], r.get("poster"), {b: str(path.parent / r[b]) for b in BUDGETS if b in r}, tuple(r.get("seeds", [0])), r.get("note", ""), r.get("runs", f"{prefix}/{r['name']}"), _assignments({**raw.get("set", {}), **r.get("set", {})}))
         for r in raw["rows"]
     ]
     return raw["title"], rows
+
+
+def _assignments(values: dict[str, Any]) -> tuple[str, ...]:
+    """``{"data.validation": 5000}`` → ``("data.validation=5000",)`` (values in TOML syntax)."""
+
+    def toml(v: Any) -> str:
+        if isinstance(v, dict):
+            return "{ " + ", ".join(f"{k} = {toml(x)}" for k, x in v.items()) + " }"
+        if isinstance(v, list):
+            return "[" + ", ".join(map(toml, v)) + "]"
+        return json.dumps(v)
+
+    return tuple(f"{k}={toml(v)}" for k, v in values.items())
 
 
 def table_kind(table: str, config_dir: Path = CONFIG_DIR) -> str:
@@ -106,17 +129,23 @@ def resolve(row: Row, budget: str, seed: int, table: str, out: Path, data_dir: s
             allowed = sorted(".".join(k) for k in UNHASHED if k != ("train", "out_dir"))
             raise ValueError(f"reproduce --set {assignment!r}: only settings that leave a run's result unchanged may be set here ({allowed}); change a recipe in its config file")
     run_dir = out / "runs" / budget / (row.runs or f"{table}/{row.name}") / f"seed{seed}"
-    overrides = [f"train.seed={seed}", f"train.out_dir={run_dir}", "train.tensorboard=false", *settings]
+    overrides = [*row.overrides, f"train.seed={seed}", f"train.out_dir={run_dir}", "train.tensorboard=false", *settings]
     return load_config(row.configs[budget], overrides + ([f"data.root={data_dir}"] if data_dir else []))
 
 
 def run_state(config: Config) -> str:
-    """'finished', 'interrupted' or 'new'; raise if a finished run of another config is there."""
+    """'finished', 'interrupted' or 'new'; raise if a finished run of another config is there.
+
+    A run recorded under older preset names is compared with this config as it was written
+    under those names (the swap of :func:`~phasecollapse.models.registry.migrate_name` is its
+    own inverse)."""
     out_dir = Path(config.train.out_dir)
     results = out_dir / "results.json"
     if results.exists():
-        recorded = json.loads(results.read_text()).get("config_hash")
-        if recorded not in config_hashes(config):
+        record = json.loads(results.read_text())
+        recorded, naming = record.get("config_hash"), record.get("model_naming", 1)
+        then = replace(config, model=replace(config.model, name=migrate_name(config.model.name, naming)))
+        if recorded not in config_hashes(then):
             raise ValueError(f"{out_dir} holds a finished run of another config (hash {recorded}, now {config_hashes(config)[0]}); reproduce never overwrites it: use another --out")
         return "finished"
     return "interrupted" if (out_dir / "last.pt").exists() else "new"
@@ -153,8 +182,10 @@ def _machines(run: dict[str, Any]) -> str:
 
 def _summary_row(row: Row, seeds: list[int], runs: list[dict[str, Any]], tradeoff: bool = False) -> dict[str, Any]:
     errors = [r["final"]["test_top1_err"] for r in runs]
+    val = [r["final"].get("val_top1_err") for r in runs]
     first = runs[0]
     options = first.get("options", {})
+    model = migrate_name(first["model"], first.get("model_naming", 1))
     return {
         "name": row.name,
         "label": row.label,
@@ -163,17 +194,20 @@ def _summary_row(row: Row, seeds: list[int], runs: list[dict[str, Any]], tradeof
         "err_mean": statistics.fmean(errors),
         "err_spread": (max(errors) - min(errors)) / 2 if len(errors) > 1 else None,
         "errors": errors,
+        "val_err_mean": statistics.fmean(val) if None not in val else None,
+        "val_errors": val,
         "seeds": seeds,
         "seeds_planned": list(row.seeds),
         "epochs": first["epochs_completed"],
-        "model": first["model"],
+        "model": model,
+        **({"u": u_formula(model.startswith("lscat_skip_"))} if model.startswith("lscat_") else {}),
         "options": options,
         "wall_s": [r["wall_s"] for r in runs],
         "images_per_s": [r["final"].get("train_images_per_s") for r in runs],
         "machine": _machines(first),
         "commit": list(dict.fromkeys(r["environment"]["git_commit"] for r in runs)),  # in seed order
         "config_hash": first.get("config_hash"),
-        **({"cost": _cost(first["model"], options)} if tradeoff else {}),
+        **({"cost": _cost(model, options)} if tradeoff else {}),
     }
 
 
@@ -256,17 +290,24 @@ def write_table(table: str, title: str, budget: str, rows: list[dict[str, Any]],
         spread = f" ± {r['err_spread']:.2f}" if r["err_spread"] is not None else ""
         return f"{r['err_mean']:.2f}{spread}"
 
+    validated = any(r.get("val_err_mean") is not None for r in rows)  # then choices are read off this column
+
+    def val_cell(r: dict[str, Any]) -> str:
+        if not validated:
+            return ""
+        return f" {r['val_err_mean']:.2f} |" if r.get("val_err_mean") is not None else " — |"
+
     lines = [f"# {title}", "", f"Budget `{budget}`; command `{record['environment']['command']}`.", ""]
     if kind == "tradeoff":
         lines += [
-            "| row | test error (%) | vs dense (points) | P_j params | ÷ dense P_j | total params | MACs / image (M) | seeds | epochs | model options | wall time (min) | images/s | machine | commit |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| row | test error (%) |" + (" validation error (%) |" if validated else "") + " vs dense (points) | P_j params | ÷ dense P_j | total params | MACs / image (M) | seeds | epochs | model options | wall time (min) | images/s | machine | commit |",
+            "|---|---|" + ("---|" if validated else "") + "---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         dense = _dense(rows)
     else:
         lines += [
-            "| row | ours: test error (%) | poster (%) | seeds | epochs | model options | wall time (min) | images/s | machine | commit |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "| row | ours: test error (%) | poster (%) |" + (" validation error (%) |" if validated else "") + " seeds | epochs | model options | wall time (min) | images/s | machine | commit |",
+            "|---|---|---|" + ("---|" if validated else "") + "---|---|---|---|---|---|---|",
         ]
     for r in rows:
         walls = ", ".join(f"{w / 60:.0f}" for w in r["wall_s"])
@@ -279,10 +320,10 @@ def write_table(table: str, title: str, budget: str, rows: list[dict[str, Any]],
             if dense is not None:
                 times, points = _against(r, dense)
                 saving, delta = f"{times:.2f}", f"{points:+.2f}"
-            lines.append(f"| {_cell_text(r['label'])} | {cell(r)} | {delta} | {c['projection_params']:,} | {saving} | {c['params']:,} | {macs} | {tail}")
+            lines.append(f"| {_cell_text(r['label'])} | {cell(r)} |{val_cell(r)} {delta} | {c['projection_params']:,} | {saving} | {c['params']:,} | {macs} | {tail}")
         else:
             poster = f"{r['poster_err']:.1f}" if r["poster_err"] is not None else "—"
-            lines.append(f"| {_cell_text(r['label'])} | {cell(r)} | {poster} | {tail}")
+            lines.append(f"| {_cell_text(r['label'])} | {cell(r)} | {poster} |{val_cell(r)} {tail}")
     notes = [f"- {r['label']}: {r['note']}" for r in rows if r["note"]]
     if notes:
         lines += ["", *notes]

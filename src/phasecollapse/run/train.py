@@ -31,12 +31,15 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from ..layers.block import u_formula
+from ..models.lscat import LScat
+from ..models.registry import NAMING
 from . import checkpoint, distributed
 from .config import Config, apply_override, config_hash, from_dict
 from .experiment import build_loaders, build_model, check_classes
 from .provenance import environment
 
-CSV_FIELDS = ["epoch", "lr", "train_loss", "train_top1_err", "test_loss", "test_top1_err", "test_top5_err", "train_images_per_s", "epoch_s"]
+CSV_FIELDS = ["epoch", "lr", "train_loss", "train_top1_err", "val_loss", "val_top1_err", "test_loss", "test_top1_err", "test_top5_err", "train_images_per_s", "epoch_s"]
 
 
 def autocast(config: Config, device: torch.device) -> contextlib.AbstractContextManager[Any]:
@@ -166,8 +169,9 @@ def train_one_epoch(
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: Iterable[Any], config: Config, ctx: distributed.Context) -> dict[str, float]:
-    """Test loss and top-1 / top-5 error (%) over the whole (sharded) test set."""
+def evaluate(model: nn.Module, loader: Iterable[Any], config: Config, ctx: distributed.Context, split: str = "test") -> dict[str, float]:
+    """Loss and top-1 / top-5 error (%) over a whole (sharded) split, keyed ``{split}_loss``, ...:
+    ``test`` (the test set) or ``val`` (the validation split held out of the training set)."""
     model.eval()
     loss_sum = top1 = top5 = count = 0.0
     for x, y in _batches(loader, ctx, memory_format(config)):
@@ -179,7 +183,7 @@ def evaluate(model: nn.Module, loader: Iterable[Any], config: Config, ctx: distr
         top5 += (top == y[:, None]).any(1).sum().item()
         count += y.numel()
     loss_sum, top1, top5, count = distributed.all_sum([loss_sum, top1, top5, count], ctx.device)
-    return {"test_loss": loss_sum / count, "test_top1_err": 100 * (1 - top1 / count), "test_top5_err": 100 * (1 - top5 / count)}
+    return {f"{split}_loss": loss_sum / count, f"{split}_top1_err": 100 * (1 - top1 / count), f"{split}_top5_err": 100 * (1 - top5 / count)}
 
 
 class NonFiniteLossError(RuntimeError):
@@ -322,10 +326,15 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool, overwrite: bool
     model = place(model, config, ctx.device)
     o = config.optim
     optimizer = torch.optim.SGD(model.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay, nesterov=o.nesterov)
-    train_loader, test_loader = build_loaders(config, ctx)
+    train_loader, val_loader, test_loader = build_loaders(config, ctx)
     scheduler = build_scheduler(optimizer, config, len(train_loader))
     ema = build_ema(model, config)
+    # best.pt: the epoch of lowest validation error when a validation split is held out, else of
+    # lowest test error (then a convenience, not a choice: the tables report the final epoch).
+    chosen_on = "val_top1_err" if val_loader is not None else "test_top1_err"
     start_epoch, best, wall_before = 0, {"test_top1_err": math.inf, "test_top5_err": math.inf, "epoch": 0}, 0.0
+    if val_loader is not None:
+        best["val_top1_err"] = math.inf
     # Where each stretch of epochs ran: a run resumed on another machine says so in its results.
     segments: list[dict[str, Any]] = [{"from_epoch": 1, "environment": provenance}]
     if resume:
@@ -356,7 +365,7 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool, overwrite: bool
     t0 = time.perf_counter()
     last_row: dict[str, float] = ckpt["metrics"] if resume else {}
     for epoch in range(start_epoch, o.epochs):
-        for loader in (train_loader, test_loader):
+        for loader in (train_loader, val_loader, test_loader):
             if hasattr(loader, "set_epoch"):
                 loader.set_epoch(epoch)
             elif hasattr(getattr(loader, "sampler", None), "set_epoch"):
@@ -364,12 +373,15 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool, overwrite: bool
         e0 = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
         row: dict[str, float] = {"epoch": epoch + 1, "lr": lr, **train_one_epoch(net, train_loader, optimizer, scheduler, config, ctx, epoch, ema)}
-        row.update(evaluate(net if ema is None else ema, test_loader, config, ctx))
+        evaluated = net if ema is None else ema
+        if val_loader is not None:
+            row.update({k: v for k, v in evaluate(evaluated, val_loader, config, ctx, "val").items() if k != "val_top5_err"})
+        row.update(evaluate(evaluated, test_loader, config, ctx))
         row["epoch_s"] = time.perf_counter() - e0
         last_row = row
-        for k in ("test_top1_err", "test_top5_err"):
+        improved = row[chosen_on] <= best[chosen_on]
+        for k in best.keys() - {"epoch"}:
             best[k] = min(best[k], row[k])
-        improved = row["test_top1_err"] <= best["test_top1_err"]
         if improved:
             best["epoch"] = epoch + 1
         if ctx.is_main:
@@ -377,7 +389,8 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool, overwrite: bool
             log.write(row)  # before the checkpoints: a kill in between leaves a row that --resume drops
             tqdm.write(
                 f"epoch {epoch + 1}: train loss {row['train_loss']:.3f} err {row['train_top1_err']:.2f}% | "
-                f"test err {row['test_top1_err']:.2f}% (top-5 {row['test_top5_err']:.2f}%) | {row['train_images_per_s']:.0f} img/s"
+                + (f"val err {row['val_top1_err']:.2f}% | " if "val_top1_err" in row else "")
+                + f"test err {row['test_top1_err']:.2f}% (top-5 {row['test_top5_err']:.2f}%) | {row['train_images_per_s']:.0f} img/s"
             )
             state = {
                 "format": checkpoint.FORMAT,
@@ -398,12 +411,15 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool, overwrite: bool
             checkpoint.save_atomic(state, out_dir / "last.pt")
     summary = {
         "model": config.model.name,
+        "model_naming": NAMING,  # the preset names' version: lscat_skip_* = U = [Wx, ρ(Wx)]
+        **({"u": u_formula(model.blocks[0].skip)} if isinstance(model, LScat) else {}),
         "options": config.model.options,
         "config_hash": config_hash(config),
         "epochs_completed": o.epochs,
         "best_top1_err": best["test_top1_err"],
         "best_top5_err": best["test_top5_err"],
         "best_epoch": best["epoch"],
+        **({"validation": {"images": config.data.validation, "seed": config.data.validation_seed, "stratified": True}, "best_val_top1_err": best["val_top1_err"]} if val_loader is not None else {}),
         "final": last_row,
         "wall_s": wall_before + time.perf_counter() - t0,
         "world_size": ctx.world,
@@ -429,7 +445,7 @@ def evaluate_checkpoint(path: str | Path, data_root: str | None = None, override
     config = from_dict(raw)
     ctx = distributed.setup(config.train.device)
     try:
-        _, test = build_loaders(config, ctx)
+        _, _, test = build_loaders(config, ctx)
         return evaluate(model.to(ctx.device), test, config, ctx)
     finally:
         distributed.teardown()
