@@ -135,7 +135,7 @@ def test_reproduce_tradeoff_table_adds_costs_and_reuses_runs(tmp_path: Path, cap
     assert lowrank["cost"]["params"] < dense["cost"]["params"] and lowrank["images_per_s"][0] > 0
     md = (out / "pj_tradeoff.md").read_text()
     assert "| vs dense (points) | P_j params | ÷ dense P_j | total params | MACs / image (M) |" in md and f"| +0.00 | {dense['cost']['projection_params']:,} | 1.00 |" in md
-    assert f"Dense P_j: {dense['err_mean']:.2f} %" in md and "Pareto front" in md
+    assert f"Dense P_j: {dense['err_mean']:.2f} % test error" in md and "Pareto front" in md
     header, row = next(line for line in md.splitlines() if line.startswith("| row")), next(line for line in md.splitlines() if line.startswith("| low rank"))
     assert row.startswith("| low rank, \\|A B\\| |") and row.replace("\\|", "").count("|") == header.count("|")  # a label's pipes do not split its row
     assert json.loads((out / "pj_tradeoff.json").read_text())["rows"][1]["cost"] == lowrank["cost"]
@@ -251,7 +251,7 @@ def test_tradeoff_pareto_front_names_the_undominated_rows() -> None:
 
     rows = [row("dense", 1000, 10.0), row("a", 100, 10.5), row("b", 200, 12.0), row("c", 500, 9.0), row("d", 100, 10.5)]
     lines = _tradeoff_lines(rows)
-    assert lines[1] == "Dense P_j: 10.00 % with 1,000 P_j parameters."
+    assert lines[1] == "Dense P_j: 10.00 % test error with 1,000 P_j parameters."
     front = lines[2].split(": ", 1)[1]
     assert "a (10.50 %, 10.0× fewer P_j parameters, +0.50 points)" in front and "d (" in front and "c (9.00 %, 2.0× fewer P_j parameters, -1.00 points)" in front
     assert "b (" not in front and "dense (" not in front  # b: a is cheaper and better; dense: c is
@@ -261,4 +261,20 @@ def test_tradeoff_pareto_front_names_the_undominated_rows() -> None:
     # listed first or not: its saving and error are against the row named dense.
     thin = row("thin", 50, 11.0, own_dense=50)
     lines = _tradeoff_lines([thin, *rows[:3]])
-    assert lines[1] == "Dense P_j: 10.00 % with 1,000 P_j parameters." and "thin (11.00 %, 20.0× fewer P_j parameters, +1.00 points)" in lines[2]
+    assert lines[1] == "Dense P_j: 10.00 % test error with 1,000 P_j parameters." and "thin (11.00 %, 20.0× fewer P_j parameters, +1.00 points)" in lines[2]
+
+
+def test_tradeoff_front_is_chosen_on_validation_when_every_row_has_it() -> None:
+    """With validation errors the front and the gaps are read off them, never off the test errors
+    (which here rank the other way)."""
+    from phasecollapse.run.reproduce import _tradeoff_lines
+
+    def row(label: str, params: int, test: float, val: float | None) -> dict:
+        return {"name": label, "label": label, "err_mean": test, "val_err_mean": val, "cost": {"projection_params": params, "dense_projection_params": 1000}}
+
+    rows = [row("dense", 1000, 10.0, 11.0), row("a", 100, 12.0, 11.5), row("b", 100, 11.0, 13.0)]
+    lines = _tradeoff_lines(rows)
+    assert lines[1] == "Dense P_j: 11.00 % validation error with 1,000 P_j parameters."
+    assert "a (11.50 %, 10.0× fewer P_j parameters, +0.50 points)" in lines[2] and "b (" not in lines[2]
+    rows[2]["val_err_mean"] = None  # one row without: back to the test errors
+    assert "b (11.00 %" in _tradeoff_lines(rows)[2] and "a (" not in _tradeoff_lines(rows)[2]

@@ -139,7 +139,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     e.set_defaults(run=_eval)
     r = sub.add_parser("reproduce", help="run every row of a poster table (resumable), then write it beside the poster's numbers")
-    r.add_argument("table", choices=["table1", "table2", "table3", "pj_tradeoff", "recipe", "curve"])
+    r.add_argument("table", help="a table of configs/reproduce/ (table1, table2, table3, pj_tradeoff, pj_validation, recipe, curve)")
     r.add_argument("--budget", choices=["cpu", "paper"], default="cpu", help="cpu: the budget recipes of configs/budget/ (default); paper: the paper's recipes (for a GPU)")
     r.add_argument("--only", nargs="+", metavar="ROW", help="run only these rows (names in configs/reproduce/TABLE.toml)")
     r.add_argument("--out", default="results/reproduce", help="where the runs and the table go")

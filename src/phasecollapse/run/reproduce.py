@@ -45,7 +45,6 @@ from ..models.registry import migrate_name
 from .config import CONFIG_DIR, UNHASHED, Config, config_hashes, load_config
 from .provenance import environment
 
-TABLES = ("table1", "table2", "table3", "pj_tradeoff", "recipe", "curve")
 KINDS = ("poster", "tradeoff", "curve")
 BUDGETS = ("cpu", "paper")
 
@@ -62,12 +61,15 @@ class Row:
     overrides: tuple[str, ...] = ()  # KEY=VALUE over the row's config (the table's and the row's ``set``)
 
 
+def tables(config_dir: Path = CONFIG_DIR) -> list[str]:
+    """The tables ``reproduce`` knows: the files ``configs/reproduce/TABLE.toml``."""
+    return sorted(p.stem for p in (config_dir / "reproduce").glob("*.toml"))
+
+
 def _raw_table(table: str, config_dir: Path) -> tuple[Path, dict[str, Any]]:
-    if table not in TABLES:
-        raise ValueError(f"unknown table {table!r}; choose one of {TABLES}")
+    if table not in tables(config_dir):
+        raise ValueError(f"unknown table {table!r}; choose one of {tables(config_dir)}")
     path = config_dir / "reproduce" / f"{table}.toml"
-    if not path.is_file():
-        raise FileNotFoundError(f"table definition not found: {path} (run from a source checkout)")
     return path, tomllib.loads(path.read_text())
 
 
@@ -248,9 +250,10 @@ def _tradeoff_lines(rows: list[dict[str, Any]]) -> list[str]:
     dense = _dense(rows)
     if dense is None or len(rows) < 2:
         return []
+    on = "val_err_mean" if all(r.get("val_err_mean") is not None for r in rows) else "err_mean"  # choose on validation when held out
 
     def point(r: dict[str, Any]) -> tuple[int, float]:
-        return r["cost"]["projection_params"], r["err_mean"]
+        return r["cost"]["projection_params"], r[on]
 
     def dominated(r: dict[str, Any]) -> bool:  # another point no worse on both and not equal (so not r itself)
         n, e = point(r)
@@ -259,11 +262,12 @@ def _tradeoff_lines(rows: list[dict[str, Any]]) -> list[str]:
     front = sorted((r for r in rows if not dominated(r)), key=point)
 
     def cell(r: dict[str, Any]) -> str:
-        saving, points = _against(r, dense)
-        return f"{r['label']} ({r['err_mean']:.2f} %" + ("" if r is dense else f", {saving:.1f}× fewer P_j parameters, {points:+.2f} points") + ")"
+        saving = dense["cost"]["projection_params"] / r["cost"]["projection_params"]
+        return f"{r['label']} ({r[on]:.2f} %" + ("" if r is dense else f", {saving:.1f}× fewer P_j parameters, {r[on] - dense[on]:+.2f} points") + ")"
 
+    which = "validation error" if on == "val_err_mean" else "test error"
     cells = [cell(r) for r in front]
-    return ["", f"Dense P_j: {dense['err_mean']:.2f} % with {dense['cost']['projection_params']:,} P_j parameters.", "Pareto front (no other row has both fewer P_j parameters and a lower error), fewest parameters first: " + "; ".join(cells) + "."]
+    return ["", f"Dense P_j: {dense[on]:.2f} % {which} with {dense['cost']['projection_params']:,} P_j parameters.", f"Pareto front by {which} (no other row has both fewer P_j parameters and a lower {which}), fewest parameters first: " + "; ".join(cells) + "."]
 
 
 def _cell_text(text: str) -> str:
