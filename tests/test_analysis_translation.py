@@ -192,6 +192,7 @@ def test_translation_report_writes_the_bound_and_the_prediction(tmp_path: Path) 
         assert ("layer_ratio_max" in s["summary"]) == (s["j"] == 0)  # measured through W at 2^0
         if s["j"] == 0:
             assert 0 < s["summary"]["layer_ratio_max"] and 0 <= s["summary"]["layer_above_bound_fraction_max"] <= 1
+            assert s["summary"]["layer_interior_above_bound_fraction_max"] <= s["summary"]["layer_above_bound_fraction_max"] + 0.5
         assert s["summary"]["error_mean"]["1"] <= s["summary"]["bound_mean"]["1"]
     # N and F0 share ψ_k: the same errors.
     assert studies["N", 1]["wavelets"][1]["error_mean"] == studies["F0", 1]["wavelets"][1]["error_mean"]

@@ -82,12 +82,11 @@ def _summary(wavelets: list[dict[str, Any]], norms: torch.Tensor, at: tuple[floa
         return {f"{t:g}": float(curve[i]) for t, i in zip(at, index)}
 
     layer = {}
-    if "layer_ratio_max" in wavelets[0]:  # dilation 2^0: measured through the W layer
-        layer = {
-            "layer_ratio_max": max(r for w in wavelets for r in w["layer_ratio_max"] if r is not None),
-            "layer_above_bound_fraction_max": max(f for w in wavelets for f in w["layer_above_bound_fraction"]),
-            "layer_error_mean": at_norms("layer_error_mean", "mean"),
-        }
+    for key in ("layer", "layer_interior"):  # dilation 2^0: measured through the W layer
+        if f"{key}_ratio_max" in wavelets[0]:
+            layer[f"{key}_ratio_max"] = max(r for w in wavelets for r in w[f"{key}_ratio_max"] if r is not None)
+            layer[f"{key}_above_bound_fraction_max"] = max(f for w in wavelets for f in w[f"{key}_above_bound_fraction"])
+            layer[f"{key}_error_mean"] = at_norms(f"{key}_error_mean", "mean")
     return {
         **layer,
         "ratio_max": max(r for w in wavelets for r in w["ratio_max"] if r is not None),
@@ -112,7 +111,8 @@ def _translation_panel(ax: plt.Axes, study: dict[str, Any], norms: torch.Tensor)
             ax.plot(norms, _by_norm(w["layer_error_mean"]).mean(0), "x", ms=4, color=line.get_color())
     blocks = ", ".join(f"{net.split('_')[-1]} {b}" for net, b in study["blocks"].items() if b)
     ax.set(title=f"{study['name']}  (blocks: {blocks or 'none'})", xlabel="|τ| (input pixels)", ylim=(0, 2.1))  # E ≤ 2: |e^{iθ} − 1| ≤ 2
-    layer = f"; through W (×): {study['summary']['layer_ratio_max']:.3f}" if "layer_ratio_max" in study["summary"] else ""
+    summary = study["summary"]
+    layer = f"; through W (×): {summary['layer_ratio_max']:.2f}, interior {summary['layer_interior_ratio_max']:.2f}" if "layer_ratio_max" in summary else ""
     ax.text(0.02, 0.97, f"max E/(σ_x|τ|) = {study['summary']['ratio_max']:.3f}{layer}", transform=ax.transAxes, va="top", fontsize=7)
 
 
