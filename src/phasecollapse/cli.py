@@ -5,7 +5,7 @@
     phasecollapse reproduce table1|table2|table3|pj_tradeoff|recipe|curve [--budget cpu|paper] [--only ROW …]
     phasecollapse models
     phasecollapse demo [--out DIR] [--data-dir DIR]
-    phasecollapse bench train --model NAME --batch-size B --steps N | bench scat
+    phasecollapse bench train --model NAME --batch-size B --steps N | bench scat | bench matmul
     phasecollapse analyze translation [--data textures|cifar10] [--out DIR]
     phasecollapse analyze symmetry [LSCAT_CHECKPOINT …] [--data textures|cifar10] [--out DIR]
     phasecollapse analyze separation|variability|skip LSCAT_CHECKPOINT … [--out DIR]
@@ -117,6 +117,10 @@ def _bench(args: argparse.Namespace) -> int:
     writable_dir(args.out)
     if args.what == "train":
         bench_train(args.model, args.batch_size, args.steps, args.warmup, args.width_factor, args.device, args.out, use_compile=not args.no_compile)
+    elif args.what == "matmul":
+        from .bench.matmul import bench_matmul
+
+        bench_matmul(args.out, args.steps)
     else:
         bench_scat(args.batch_size, args.steps, args.warmup, args.device, args.out)
     return 0
@@ -155,7 +159,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--data-dir", default=None, help="CIFAR-10 root for an extra short run (default: $PHASECOLLAPSE_CIFAR10_DIR if set)")
     d.set_defaults(run=_demo)
     b = sub.add_parser("bench", help="training-step and scattering throughput, reference vs fast path")
-    b.add_argument("what", choices=["train", "scat"])
+    b.add_argument("what", choices=["train", "scat", "matmul"])
     b.add_argument("--model", default="lscat_skip_cifar10")
     b.add_argument("--width-factor", type=float, default=None, help="multiplier of the LScat widths (model option width_factor)")
     b.add_argument("--batch-size", type=int, default=128)

@@ -46,6 +46,13 @@ def command() -> str:
     return " ".join([name, *sys.argv[1:]])
 
 
+def bf16_native() -> bool:
+    """Whether this CPU multiplies bf16 matrices natively (AVX-512 BF16 or AMX). Without it (an
+    AVX2-only CPU) bf16 matrix products are emulated: measured 0.3 GFLOP/s against 35 for fp32
+    on a 2-core AMD EPYC without AVX-512 (``phasecollapse bench matmul``)."""
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
 def environment() -> dict[str, Any]:
     """Command line, commit, machine and library versions, for results files."""
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
@@ -55,6 +62,8 @@ def environment() -> dict[str, Any]:
         "cpu": cpu_model(),
         "cpu_cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),  # AVX2, AVX512, …
+        "cpu_bf16": bf16_native(),
         "gpu": gpu,
         "python": platform.python_version(),
         "torch": str(torch.__version__),  # a plain str: TorchVersion would not load with weights_only=True

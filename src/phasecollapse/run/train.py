@@ -318,6 +318,8 @@ def fit(config: Config, resume: bool = False, overwrite: bool = False) -> dict[s
 def _fit(config: Config, ctx: distributed.Context, resume: bool, overwrite: bool) -> dict[str, Any]:
     provenance = environment()  # at the start: the code that runs, not the tree at the end
     out_dir = Path(config.train.out_dir)
+    if ctx.is_main and config.train.precision == "bf16" and ctx.device.type == "cpu" and not provenance["cpu_bf16"]:
+        print(f"warning: train.precision = 'bf16' on a CPU without native bf16 ({provenance['cpu']}, {provenance['cpu_capability']}): its matrix products are emulated, about 100× slower than fp32; train.precision = 'fp32' trains far faster here (another run: precision is part of the config hash)", file=sys.stderr)
     if ctx.is_main:
         prepare_out_dir(out_dir, resume, overwrite)
     torch.manual_seed(config.train.seed)
