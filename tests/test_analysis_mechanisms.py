@@ -72,7 +72,7 @@ def test_law_figures_of_textures_wavelet_coefficients() -> None:
 def test_pseudo_variance_of_a_real_image_is_the_filter_overlap_with_its_mirror() -> None:
     """For real x and circular convolution, Σ_u (x∗ψ)(u)² = (1/HW) Σ_ω ψ̂(ω) ψ̂(−ω) |x̂(ω)|²: z is
     circular (E z² = 0) only where ψ̂ is analytic (ψ̂(ω) ψ̂(−ω) = 0). F0 at the image's scale
-    reaches past ±π (spec A.3), so x∗ψ of textures is measurably *not* circular."""
+    reaches past ±π (docs/faithfulness.md, *Filter banks*), so x∗ψ of textures is measurably *not* circular."""
     x = textures.generate(4, 48, seed=3)[0][:, 0].double()
     psi = torch.from_numpy(filter_bank("F0", 4).multipliers(32, 32)[1:]).double()  # (L, H, W)
     z = torch.fft.ifft2(torch.fft.fft2(x)[:, None] * psi)

@@ -171,7 +171,7 @@ def test_errors_measured_through_the_layer_match_the_formula_away_from_the_borde
 
 
 def test_block_dilations_follow_the_network_subsampling() -> None:
-    # Spec A.6: CIFAR-10 subsamples at blocks 1, 3, 5, 7; ImageNet at blocks 0, 2, …, 10.
+    # docs/faithfulness.md, *Filter banks*: CIFAR-10 subsamples at blocks 1, 3, 5, 7; ImageNet at blocks 0, 2, …, 10.
     assert block_dilations(8, 0, 4) == [("F0", 0), ("F1", 0), ("F0", 1), ("F1", 1), ("F0", 2), ("F1", 2), ("F0", 3), ("F1", 3)]
     assert block_dilations(11, 1, 8)[:5] == [("N", 0), ("F0", 1), ("F1", 1), ("F0", 2), ("F1", 2)]
     assert block_dilations(11, 1, 8)[-1] == ("F1", 5)

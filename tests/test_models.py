@@ -27,7 +27,7 @@ def test_parameter_totals(name: str, total: int) -> None:
 
 
 def test_ablation_parameter_totals() -> None:
-    # spec B.10: one learned set per channel entering ρ for cst, two for ms.
+    # docs/faithfulness.md, *Presets and parameter totals*: one learned set per channel entering ρ for cst, two for ms.
     assert n_params(pc.create_model("lscat_cifar10", nonlinearity="cst")) == 12_261_014
     assert n_params(pc.create_model("lscat_skip_cifar10", nonlinearity="cst")) == 24_471_513
     assert n_params(pc.create_model("lscat_cifar10", nonlinearity="ms")) == 12_271_010

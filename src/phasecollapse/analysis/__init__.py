@@ -1,1 +1,1 @@
-"""Measurements of why phase collapse works (poster panels; spec F.3, F.4)."""
+"""Measurements of why phase collapse works (poster panels; docs/faithfulness.md, *Analyses*)."""

@@ -53,7 +53,7 @@ def images(data: str, n: int, data_dir: str | None = None) -> tuple[torch.Tensor
     raise ValueError(f"unknown data {data!r}; expected 'textures' or 'cifar10'")
 
 
-#: LScat presets (spec A.6, B.8–B.10): blocks, ``--factorize-filters`` and L, for the block ↔ dilation map.
+#: LScat presets (docs/faithfulness.md, *Presets and parameter totals*): blocks, ``--factorize-filters`` and L, for the block ↔ dilation map.
 LSCAT_PRESETS = {"lscat_cifar10": (len(CIFAR10_WIDTHS), 0, 4), "lscat_imagenet": (len(IMAGENET_WIDTHS), 1, 8)}
 
 #: Shift directions of the translation study (rows, columns), unit norm.

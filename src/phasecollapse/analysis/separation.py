@@ -1,4 +1,4 @@
-"""Class-mean separation across depth (spec F.3).
+"""Class-mean separation across depth (poster panel; docs/faithfulness.md, *Analyses*).
 
 For features f ∈ ℝ^D (a block output flattened over channels and space; complex maps count
 their real and imaginary parts) with classes c of frequencies p_c, means μ_c and global mean μ:
@@ -88,7 +88,7 @@ def ncm_error(train: Tensor, train_labels: Tensor, test: Tensor, test_labels: Te
 
 def linear_probe_error(train: Tensor, train_labels: Tensor, test: Tensor, test_labels: Tensor, steps: int = 100, weight_decay: float = 1e-4) -> float:
     """Test error (%) of a linear classifier on frozen features, standardised per feature with
-    the training statistics (the BN of the C.1 head), trained to convergence by L-BFGS on the
+    the training statistics (the BN of the linear head), trained to convergence by L-BFGS on the
     cross-entropy + weight_decay·‖W‖²."""
     mean, std = train.mean(0), train.std(0) + 1e-6
     a, b = (train - mean) / std, (test - mean) / std

@@ -1,4 +1,4 @@
-"""Circular symmetry and zero class means of complex coefficients (spec F.4.2; poster panel).
+"""Circular symmetry and zero class means of complex coefficients (poster panel; docs/faithfulness.md, *Analyses*).
 
 The poster's claim: for classes invariant to translations, the wavelet coefficients z = x∗ψ
 have a circularly symmetric law (z and e^{iα} z alike), hence zero class means E[z | c] = 0,

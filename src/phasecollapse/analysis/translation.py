@@ -1,4 +1,4 @@
-"""Small translations as phase shifts, with an exact per-image bound (poster panel; spec F.4.1).
+"""Small translations as phase shifts, with an exact per-image bound (poster panel; docs/faithfulness.md, *Analyses*).
 
 Conventions. Images are periodic on an H×W grid; the DFT frequencies are represented in
 [−π, π)² (:func:`frequency_grid`, as ``torch.fft.fftfreq``). A translation by τ ∈ ℝ² (pixels,

@@ -1,4 +1,4 @@
-"""The authors' computational strategy for LScat, on torch complex tensors (spec A.7, B, G.17).
+"""The authors' computational strategy for LScat, on torch complex tensors (authors' ``phase_scattering2d_torch.py:312–421``).
 
 :class:`TorchComplexLScat` runs the forward pass of an :class:`~phasecollapse.models.lscat.LScat`
 with *its* parameters and buffers, but the way the authors' code computes it: complex64

@@ -1,8 +1,8 @@
 """CIFAR-10 read into memory as uint8 tensors (the training loader is :class:`phasecollapse.data.loader.TensorLoader`).
 
 Train batches get random crop 32 from the image zero-padded by 4 and a random horizontal flip
-(spec C.4), then normalisation with the ImageNet mean/std (the authors' choice for both data
-sets, G.15); test batches normalisation only (:mod:`phasecollapse.data.transforms`).
+(authors' ``main_block.py:595–601``), then normalisation with the ImageNet mean/std (the authors' choice for both data
+sets, ``main_block.py:576``); test batches normalisation only (:mod:`phasecollapse.data.transforms`).
 
 The data directory is the torchvision root holding ``cifar-10-batches-py``: the ``root``
 argument, else the ``PHASECOLLAPSE_CIFAR10_DIR`` environment variable, else

@@ -1,4 +1,4 @@
-"""ImageNet from torchvision ``ImageFolder`` directories ``root/train`` and ``root/val`` (spec C.4).
+"""ImageNet from torchvision ``ImageFolder`` directories ``root/train`` and ``root/val`` (authors' ``main_block.py:651–664``).
 
 Train: RandomResizedCrop(size) (scale 0.08–1, ratio 3/4–4/3), random horizontal flip,
 to-tensor, ImageNet normalisation. Val: resize the short side to 256/224·size, centre crop

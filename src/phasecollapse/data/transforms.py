@@ -1,4 +1,4 @@
-"""Batched image transforms on tensors (spec C.4, G.15): normalisation and crop + flip."""
+"""Batched image transforms on tensors (docs/faithfulness.md, *Training recipes*): normalisation and crop + flip."""
 
 from __future__ import annotations
 

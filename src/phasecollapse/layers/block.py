@@ -1,4 +1,4 @@
-"""One learned-scattering block x_j = N(P_j Std(U)) in its two variants (spec B.2, B.3).
+"""One learned-scattering block x_j = N(P_j Std(U)) in its two variants (docs/faithfulness.md, *Which variant is LScat + skip*).
 
 With W x = [x∗φ ; x∗ψ_k] (:class:`~phasecollapse.layers.wavelet.Wavelet`) and ρ a complex non-linearity:
 

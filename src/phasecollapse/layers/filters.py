@@ -1,8 +1,8 @@
-"""Wavelet filters and the three filter banks of the learned scattering (spec A.2–A.6).
+"""Wavelet filters and the three filter banks of the learned scattering (docs/faithfulness.md, *Filter banks*).
 
 Pure functions of numpy arrays (float64 / complex128); callers cast to torch.
 
-Conventions (spec A.1): u = (u1, u2) with u1 the row and u2 the column; frequencies
+Conventions (as in the authors' ``phase_scattering2d_torch.py:139–151``): u = (u1, u2) with u1 the row and u2 the column; frequencies
 ω ∈ [−π, π)², DFT index k ↔ ω = 2πk/P. Filters are periodised on a P×Q grid and centred at
 index (0, 0) (no fftshift). A bank's Fourier multipliers are real arrays of shape
 (1 + L, P, Q): index 0 is the low-pass φ, index 1 + k the Morlet ψ_k.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: The authors' value of π in the Gabor normalisation (spec A.2, G.14).
+#: The authors' value of π in the Gabor normalisation (authors' ``phase_scattering2d_torch.py:153``).
 PI_AUTHORS = 3.1415
 
 
@@ -28,7 +28,7 @@ def gabor_2d(
     slant: float = 1.0,
     pi_norm: float = PI_AUTHORS,
 ) -> np.ndarray:
-    """Periodised Gabor atom on a P×Q grid, centred at (0, 0) (spec A.2).
+    """Periodised Gabor atom on a P×Q grid, centred at (0, 0) (authors' ``phase_scattering2d_torch.py:110–156``).
 
         R_θ = rotation by θ,   Q_θ = R_θ diag(1, s²) R_θᵀ / (2σ²)
         g(u) = s / (2π'σ²) · exp(−uᵀ Q_θ u) · exp(i ξ (cos θ u1 + sin θ u2))
@@ -57,7 +57,7 @@ def morlet_2d(
     slant: float = 1.0,
     pi_norm: float = PI_AUTHORS,
 ) -> np.ndarray:
-    """Periodised Morlet wavelet (spec A.3): ψ = g_{σ,θ,ξ,s} − K g_{σ,θ,0,s}, K = Σg_ξ / Σg_0.
+    """Periodised Morlet wavelet (authors' ``phase_scattering2d_torch.py:70–107``): ψ = g_{σ,θ,ξ,s} − K g_{σ,θ,0,s}, K = Σg_ξ / Σg_0.
 
     K makes Σ_u ψ(u) = 0, i.e. ψ̂(0) = 0. Returns complex128 (P, Q).
     """
@@ -67,12 +67,12 @@ def morlet_2d(
 
 
 def lowpass_2d(P: int, Q: int, sigma: float, pi_norm: float = PI_AUTHORS) -> np.ndarray:
-    """Low-pass φ (spec A.4): isotropic Gabor with ξ = 0, θ = 0, s = 1; φ̂(0) ≈ 1. Real (P, Q)."""
+    """Low-pass φ (authors' ``phase_scattering2d_torch.py:59, 65``): isotropic Gabor with ξ = 0, θ = 0, s = 1; φ̂(0) ≈ 1. Real (P, Q)."""
     return gabor_2d(P, Q, sigma, 0.0, 0.0, 1.0, pi_norm).real
 
 
 def angles(L: int) -> np.ndarray:
-    """Half-plane orientations θ_k = (L/2 − 1 − k)·π/L, k = 0 … L−1, in decreasing order (A.5).
+    """Half-plane orientations θ_k = (L/2 − 1 − k)·π/L, k = 0 … L−1, in decreasing order (authors' ``phase_scattering2d_torch.py:40–47, 53``).
 
     L = 4: π/4, 0, −π/4, −π/2. L = 8: 3π/8 … −π/2.
     """
@@ -82,13 +82,13 @@ def angles(L: int) -> np.ndarray:
 
 
 def fourier_multiplier(spatial: np.ndarray) -> np.ndarray:
-    """Real Fourier multiplier of a periodised spatial filter: Re(DFT(filter)) (spec A.3)."""
+    """Real Fourier multiplier of a periodised spatial filter: Re(DFT(filter)) (authors' ``phase_scattering2d_torch.py:37``)."""
     return np.fft.fft2(spatial).real
 
 
 @dataclass(frozen=True)
 class FilterBank:
-    """One scale of wavelets: L Morlets ψ_k (σ, ξ, slant) and a low-pass φ (σ_φ) (spec A.6).
+    """One scale of wavelets: L Morlets ψ_k (σ, ξ, slant) and a low-pass φ (σ_φ) (docs/faithfulness.md, *Filter banks*).
 
     ``subsample`` tells whether a block using this bank subsamples its output by 2.
     """
@@ -132,7 +132,7 @@ class FilterBank:
 
 
 def filter_bank(name: str, L: int) -> FilterBank:
-    """The banks of spec A.6, by name: ``"N"``, ``"F0"`` or ``"F1"``, with L orientations.
+    """The banks of the authors' ``filter_bank`` (``phase_scattering2d_torch.py:49–65``), by name: ``"N"``, ``"F0"`` or ``"F1"``, with L orientations.
 
     | bank | ψ σ        | ψ ξ     | ψ slant              | φ σ    | subsample |
     | N    | 0.8        | 3π/4    | s = 4/L              | 0.8    | yes       |
@@ -151,7 +151,7 @@ def filter_bank(name: str, L: int) -> FilterBank:
 
 
 def block_banks(num_blocks: int, factorize_from: int) -> list[str]:
-    """Bank names per block for ``--factorize-filters f`` (spec A.6).
+    """Bank names per block for ``--factorize-filters f`` (authors' ``main_block.py:287–291``).
 
     Block i < f uses N; block i ≥ f uses F0 if (i − f) is even, else F1.
     CIFAR: f = 0 → F0, F1, F0, … ; ImageNet: f = 1 → N, F0, F1, F0, …

@@ -1,4 +1,4 @@
-"""The linear classifier head of the scattering networks (spec C.1).
+"""The linear classifier head of the scattering networks (authors' ``models/Classifier.py:7–42``).
 
 A complex map (B, 2K, H, W) in real pairs is already interleaved per channel as the authors'
 head expects (Re c0, Im c0, Re c1, …). Head: BatchNorm2d over the 2K real channels (affine,

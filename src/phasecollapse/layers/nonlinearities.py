@@ -1,10 +1,10 @@
-"""Point-wise non-linearities ρ: phase collapse and its phase-preserving alternatives (spec D).
+"""Point-wise non-linearities ρ: phase collapse and its phase-preserving alternatives (docs/faithfulness.md, *Non-linearities*).
 
 Complex non-linearities act on real pairs (B, 2C, H, W) (see :mod:`phasecollapse.complex`);
 real ones on real maps (B, C, H, W). Per-channel parameters have shape (C,) and broadcast
 over (B, H, W). Every ρ has finite gradients at 0: the modulus :func:`modulus` has gradient
 z/|z|, and 0 at z = 0, and z/|z| is computed as z/(|z| + ε) with the authors' ε = 1e-6
-(spec D.1), whose gradient at 0 is finite (1/ε). Built with ``fast=True`` (default), |z|
+(``phase_scattering2d_torch.py:465``), whose gradient at 0 is finite (1/ε). Built with ``fast=True`` (default), |z|
 runs as the kernel :func:`phasecollapse.kernels.modulus.modulus`.
 
 | name       | domain  | ρ                                            | phase (sign, real)  |
@@ -19,7 +19,7 @@ runs as the kernel :func:`phasecollapse.kernels.modulus.modulus`.
 | abs        | real    | |x|                                          | collapse            |
 | absdead    | real    | (|x| − λ)₊                       (λ₀ = 1)    | collapse            |
 | thresh     | real    | sign(x)(|x| − λ)₊, λ learned     (λ₀ = 1)    | preserve            |
-| thresh_frozen | real | same, λ frozen at 1 (the released code, G.5) | preserve           |
+| thresh_frozen | real | same, λ frozen at 1 (the released code, ``standard_arch.py:49``) | preserve           |
 | tanh       | real    | tanh(x)                                      | preserve            |
 | powfixed   | real    | x/(1 + |x|)                                  | preserve            |
 
@@ -40,7 +40,7 @@ from .complex import check_feature_map, pairs
 Domain = Literal["complex", "real"]
 Phase = Literal["collapse", "preserve", "partial"]
 
-#: ε in z/(|z| + ε) (the authors' value, spec D.1).
+#: ε in z/(|z| + ε) (the authors' value, ``phase_scattering2d_torch.py:465``).
 EPS = 1e-6
 
 
@@ -116,7 +116,7 @@ class Modulus(NonLinearity):
 class ComplexSoftThreshold(_PhasePreserving):
     """cst: ρ(z) = max(0, 1 − λ/(|z| + ε)) · z = (|z| + ε − λ)₊ · z/(|z| + ε).
 
-    λ per channel, init 0.1, learned and unconstrained (spec D.1, G.12).
+    λ per channel, init 0.1, learned and unconstrained (docs/faithfulness.md, *Non-linearities*).
     """
 
     name = "cst"
@@ -215,7 +215,7 @@ class SoftThreshold(_Real):
     """thresh: ρ(x) = sign(x)(|x| − λ)₊ = max(x − λ, 0) − max(−x − λ, 0), λ per channel (init 1).
 
     Odd, so sign-preserving. ``learned=False`` freezes λ (a buffer), as the released code
-    does by accident (spec G.5); the registry calls that variant ``thresh_frozen``.
+    does by accident (authors' ``standard_arch.py:49``); the registry calls that variant ``thresh_frozen``.
     """
 
     name, phase = "thresh", "preserve"

@@ -1,4 +1,4 @@
-"""Per-pixel normalisation ``N`` (spec B.6): x ↦ x / ‖x‖₂ across channels at each (b, h, w).
+"""Per-pixel normalisation ``N`` (authors' ``models/Standardization.py:8–29``): x ↦ x / ‖x‖₂ across channels at each (b, h, w).
 
 For complex real pairs (B, 2K, H, W), ‖x‖² = Σ_k |x_k|² is the sum over all 2K real
 channels. Deviation from the authors (who use no ε): the squared norm gets ε = 1e-12 and is

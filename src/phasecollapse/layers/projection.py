@@ -1,4 +1,4 @@
-"""The learned complex 1×1 operator P_j (spec B.5): y[u] = W_j v[u], no bias, no conjugation.
+"""The learned complex 1×1 operator P_j (authors' ``models/LinearProj.py:7–51``): y[u] = W_j v[u], no bias, no conjugation.
 
 W_j ∈ ℂ^{K×(Cc+Cr)} is stored as a real tensor of shape (K, Cc + Cr, 2) (real, imaginary),
 so weight decay acts on |W|². It is applied as one real 1×1 convolution (one matrix product)
@@ -26,7 +26,7 @@ from .complex import check_feature_map
 
 
 def unitary_init(out_channels: int, in_channels: int) -> Tensor:
-    """Complex (K, C) isometry: Wᴴ W = I if K > C, else W Wᴴ = I (spec B.5)."""
+    """Complex (K, C) isometry: Wᴴ W = I if K > C, else W Wᴴ = I (authors' ``utils.py:53–66``)."""
     a = torch.complex(torch.randn(out_channels, in_channels), torch.randn(out_channels, in_channels))
     u, _, vh = torch.linalg.svd(a.to(torch.complex128), full_matrices=False)
     return (u if out_channels > in_channels else vh).to(torch.complex64)

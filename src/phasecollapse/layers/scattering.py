@@ -1,4 +1,4 @@
-"""Order-2 wavelet scattering S with fixed Morlet filters (spec E.1), the transform of the
+"""Order-2 wavelet scattering S with fixed Morlet filters (docs/faithfulness.md, *Scat baseline*), the transform of the
 poster's Table 1 column "Scat" (the model is :class:`phasecollapse.models.scat.ScatNet`).
 
     S x = { x∗φ_J ,  |x∗ψ_{j1,θ1}|∗φ_J ,  ||x∗ψ_{j1,θ1}|∗ψ_{j2,θ2}|∗φ_J  (j2 > j1) } ↓2^J

@@ -1,4 +1,4 @@
-"""Standardisation ``Std`` (spec B.4): per-channel complex centring and scaling, no affine.
+"""Standardisation ``Std`` (authors' ``models/Standardization.py:32–122``): per-channel complex centring and scaling, no affine.
 
 Input layout ("mixed"): (B, 2·Cc + Cr, H, W) = Cc complex channels as real pairs
 (:mod:`phasecollapse.complex`) followed by Cr real channels. For each channel c, over (b, h, w):

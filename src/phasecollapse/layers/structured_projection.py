@@ -29,7 +29,7 @@ columns ``psi`` (column c·L + k holds x_c∗ψ_k, or ρ of it), for the C chann
     shuffle). K·N/G complex parameters. Block 0, whose parents are the 3 colours, stays dense.
 
 **Which orientation symmetry holds.** The L angles θ_k = (L/2 − 1 − k)·π/L cover a half turn
-(spec A.5; :func:`~.filters.angles`), one step k → k + 1 being a rotation by −π/L, and
+(docs/faithfulness.md, *Orientations*; :func:`~.filters.angles`), one step k → k + 1 being a rotation by −π/L, and
 ψ_{θ+π} = conj ψ_θ (real, centred envelope). For a *real* input, x∗ψ_{θ+π} = conj(x∗ψ_θ): the
 modulus |x∗ψ_k| is π-periodic, the L angles are a full period and a rotation permutes them
 cyclically (Z_L), exactly. For a *complex* input (every block after the first),

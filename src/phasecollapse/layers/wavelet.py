@@ -1,4 +1,4 @@
-"""The wavelet transform W of one learned-scattering block (spec A.6, A.7, B.1 ``Fw``).
+"""The wavelet transform W of one learned-scattering block (the authors' ``Fw``; docs/faithfulness.md, *Borders and subsampling*).
 
 For an input x with C channels (real, or complex as real pairs), W returns two branches
 
@@ -10,7 +10,7 @@ between them (the model option ``wavelet``; independent of the ``fast`` switch o
 layers):
 
 ``fft``
-    The authors' pipeline (spec A.7) on torch complex tensors: reflection padding to
+    The authors' pipeline (``phase_scattering2d_torch.py:312–421``) on torch complex tensors: reflection padding to
     P×Q, FFT, multiplication by the real Fourier multipliers, spectral folding (average of the
     four quadrants) when subsampling, inverse FFT, crop.
 ``spatial``
@@ -42,7 +42,7 @@ layers):
     H200, ImageNet LScat + skip, batch 64, bf16: 81 img/s with the convolution, 330 with the
     FFT; ``results/bench/imagenet_wavelet_cuda.json``).
 
-Output alignment (per axis, input size M, padded size P, spec A.7):
+Output alignment (per axis, input size M, padded size P, docs/faithfulness.md, *Borders and subsampling*):
     subsampled: output k ↔ input pixel 2k;  not subsampled: output k ↔ input pixel k;
     with ``odd_size_quirk`` (the authors' behaviour, default) an odd M is padded 1 / 2 and
     the non-subsampled output drops pixel 0 (7 → 6, output k ↔ input k + 1). With
@@ -89,7 +89,7 @@ class AxisPlan:
 
 
 def axis_plan(M: int, subsample: bool, odd_size_quirk: bool = True) -> AxisPlan:
-    """Padding and cropping along one axis of size M (spec A.7).
+    """Padding and cropping along one axis of size M (authors' ``phase_scattering2d_torch.py:159–177, 292–293, 321–325``).
 
     Faithful rule: P = 2(⌊(M + 2)/2⌋ + 1), pads ⌊(P−M)/2⌋ / ⌈(P−M)/2⌉; keep padded positions
     2 … P−3 (no subsampling) or 2m, m = 1 … P/2 − 2 (subsampling). Even M: P = M + 4, pads 2/2.
@@ -173,7 +173,7 @@ def gather_index(plan: AxisPlan, radius: int) -> Tensor:
 
 
 def fft_wavelet_transform(z: Tensor, bank: FilterBank, odd_size_quirk: bool = True) -> Tensor:
-    """The authors' FFT pipeline (spec A.7) on a torch complex tensor.
+    """The authors' FFT pipeline (``phase_scattering2d_torch.py:312–421``) on a torch complex tensor.
 
     Args:
         z: complex (B, C, M, N).
@@ -202,7 +202,7 @@ class Wavelet(nn.Module):
         complex_input: whether x holds complex real pairs (B, 2C, H, W) or real maps (B, C, H, W).
         algorithm: ``"spatial"`` (the spatial operator: banded or dense matrix product on small
             maps, compact-kernel convolution on large ones), ``"fft"`` (the authors' FFT
-            pipeline, spec A.7) or ``"auto"`` (spatial, except FFT for large maps on CUDA).
+            pipeline, docs/faithfulness.md, *Borders and subsampling*) or ``"auto"`` (spatial, except FFT for large maps on CUDA).
         odd_size_quirk: reproduce the authors' odd-size cropping (7 → 6); see module docstring.
         tolerance: relative L1 mass the spatial algorithm may drop (compact kernels, banded operator).
 

@@ -2,11 +2,11 @@
 
 All counts are real scalars and real MACs for one image:
 
-- P_j parameters: the scalars of P_j's parameters (a complex weight counts 2, spec B.10); a P_j
+- P_j parameters: the scalars of P_j's parameters (a complex weight counts 2, as in the authors' ``main_block.py:1050–1060``); a P_j
   shared by several blocks (``tied``) counts once, at its first block (``tied_to`` at the others).
 - P_j MACs: H'·W' × the entries of the real matrix (2K, 2·Cc + Cr) that the fused kernel (or
   the paper path's 1×1 convolution) multiplies by: 4 real MACs per complex entry on a complex
-  column, 2 on a real one (spec B.5). Structured P_j are materialised, so they cost as much as
+  column, 2 on a real one (the authors' real form, ``utils.py:45–50``). Structured P_j are materialised, so they cost as much as
   the dense one, except a low-rank P_j on the fast path (``fast=True``), whose two factors are
   counted instead (:meth:`~phasecollapse.layers.structured_projection.LowRankProjection.factors`).
 - W MACs, for the spatial algorithm as it runs on the CPU: the entries of the banded (or

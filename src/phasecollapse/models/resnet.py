@@ -1,4 +1,4 @@
-"""ResNet baselines with a swappable real non-linearity (spec D.2, E.2).
+"""ResNet baselines with a swappable real non-linearity (docs/faithfulness.md, *Bias-free ResNet*).
 
 - ResNet-20 for CIFAR-10 (He et al. 2016): 3×3 stem (16), three stages of three BasicBlocks
   (16, 32, 64), parameter-free "option A" shortcuts (subsample + zero channel padding),
@@ -10,7 +10,7 @@
 ``nonlinearity`` replaces every ReLU (after the stem BN, after BN1 of each block, after each
 residual addition) by a fresh per-channel instance of a real non-linearity of the registry.
 ``bias_free=True`` removes every BN affine (γ, β) — BN still centres and scales with batch
-statistics — while the final FC keeps its bias (spec D.2). Convolutions never have biases.
+statistics — while the final FC keeps its bias (authors' ``models/resnet.py:35, 117``). Convolutions never have biases.
 Init: Kaiming normal (fan_out, ReLU gain) for convolutions, PyTorch default for the FC.
 """
 

@@ -1,4 +1,4 @@
-"""The "Scat" baseline of the poster's Table 1: fixed order-2 scattering + the linear head (spec E.1, C.1)."""
+"""The "Scat" baseline of the poster's Table 1: fixed order-2 scattering + the linear head (docs/faithfulness.md, *Scat baseline*)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from .inputs import check_images
 
 
 class ScatNet(nn.Module):
-    """Scat baseline: Scattering2D (fixed) → LinearHead (BN + Linear), spec E.1 + C.1."""
+    """Scat baseline: Scattering2D (fixed) → LinearHead (BN + Linear), docs/faithfulness.md, *Scat baseline*."""
 
     def __init__(self, input_size: int, J: int, num_classes: int, L: int = 8, in_channels: int = 3, max_order: int = 2) -> None:
         super().__init__()

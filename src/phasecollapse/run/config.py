@@ -47,7 +47,7 @@ class DataConfig:
 class OptimConfig:
     lr: float = 0.01
     momentum: float = 0.9
-    weight_decay: float = 1e-4  # on every parameter (spec C.2)
+    weight_decay: float = 1e-4  # on every parameter (authors' main_block.py:722)
     epochs: int = 300
     schedule: str = "step"  # step | milestones | onecycle | cosine (see train.build_scheduler)
     step_size: int = 70  # step: lr × gamma every step_size epochs

@@ -1,7 +1,7 @@
 """Training and evaluation engine (torchvision ``references/classification`` style).
 
 ``fit(config)`` trains ``config.model`` on ``config.data`` with SGD and a step schedule
-(spec C.2, C.3), evaluates every epoch (top-1/top-5 error), logs metrics to
+(docs/faithfulness.md, *Training recipes*), evaluates every epoch (top-1/top-5 error), logs metrics to
 ``out_dir/metrics.jsonl``, ``metrics.csv`` and TensorBoard (when installed), and writes
 ``last.pt`` / ``best.pt`` atomically. ``resume=True`` continues from ``last.pt`` exactly:
 model, optimiser, scheduler, epoch, best metrics and RNG states are restored, and each epoch's
@@ -9,7 +9,7 @@ data order and augmentation come from generators seeded by (seed, epoch).
 
 Under ``torchrun`` the model is wrapped in DDP (gloo on CPU, NCCL on CUDA); the global batch
 is split across ranks (Std and BN use per-rank statistics, like the authors' DataParallel,
-spec G.11); rank 0 logs and checkpoints; evaluation is sharded and summed over ranks.
+``main_block.py:701``); rank 0 logs and checkpoints; evaluation is sharded and summed over ranks.
 """
 
 from __future__ import annotations
