@@ -102,8 +102,21 @@ def maybe_compile(net: nn.Module, config: Config) -> nn.Module:
     dynamo compiles each block's frame once per shape; with automatic dynamic shapes its second
     shape recompiles symbolically, which on CUDA with torch 2.11 failed in guard creation
     (``IndexError`` in ``produce_guards``: 19 of 26 compiled LScat runs, 12 at a time on an H200,
-    died after their first epoch). Past dynamo's recompile limit a frame runs eager, as before."""
-    return torch.compile(net, dynamic=False) if config.train.compile else net
+    died after their first epoch).
+
+    Every block of a network runs one code object (``LScatBlock.forward``, a ResNet's block) with
+    its own shapes, so dynamo keeps one graph per block and per mode (training; evaluation, where
+    Std reads its running statistics and the block inputs have another dtype under autocast):
+    2 × 8 on CIFAR-10, past dynamo's default limit of 8 graphs per code object, after which
+    evaluation ran eager. The limit is raised to :data:`RECOMPILE_LIMIT`."""
+    if not config.train.compile:
+        return net
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
+    return torch.compile(net, dynamic=False)
+
+
+#: Graphs dynamo may keep per code object: two modes × the 11 blocks of the ImageNet LScat, with room.
+RECOMPILE_LIMIT = 64
 
 
 def train_step(
