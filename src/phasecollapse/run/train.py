@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import fcntl
+import io
 import json
 import math
 import os
 import shutil
+import socket
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -193,9 +196,13 @@ RUN_FILES = ("last.pt", "best.pt", "results.json", "metrics.csv", "metrics.jsonl
 RESUME_MAY_CHANGE = {("train", "progress"), ("train", "compile"), ("train", "tensorboard"), ("train", "out_dir"), ("train", "device"), ("data", "root"), ("data", "download"), ("data", "workers")}
 
 
+#: The lock file of a run's out_dir (see :func:`claim_out_dir`).
+LOCK = ".lock"
+
+
 def prepare_out_dir(out_dir: Path, resume: bool, overwrite: bool) -> None:
     """Refuse to start a fresh run over an existing one (unless ``overwrite``, which deletes its
-    files first), and check that out_dir is writable before any work is done."""
+    files first) and a ``resume`` without a checkpoint."""
     present = [name for name in RUN_FILES if (out_dir / name).exists()]
     if resume and not (out_dir / "last.pt").exists():
         raise FileNotFoundError(f"--resume: no checkpoint to resume from in {out_dir} (last.pt is missing)")
@@ -205,13 +212,43 @@ def prepare_out_dir(out_dir: Path, resume: bool, overwrite: bool) -> None:
         for name in present:
             (out_dir / name).unlink()
         shutil.rmtree(out_dir / "tensorboard", ignore_errors=True)
+
+
+@contextlib.contextmanager
+def claim_out_dir(out_dir: Path, resume: bool, overwrite: bool) -> Iterator[None]:
+    """Hold ``out_dir`` for the run: create it, take an exclusive ``flock`` on ``out_dir/.lock``
+    (which then names the holder's process and host) before looking at its files, then
+    :func:`prepare_out_dir`. A second run into the folder is refused at once, naming the holder;
+    the lock ends with its process, so the file a killed run leaves blocks nothing. A run that
+    fails before writing a file removes the folders it created."""
+    if resume and overwrite:
+        raise ValueError(f"--resume and --overwrite exclude each other: --resume continues the run in {out_dir}, --overwrite deletes it")
+    created = [p for p in (out_dir, *out_dir.parents) if not p.exists()]  # deepest first
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / f".write_test_{os.getpid()}"
-        probe.write_text("")
-        probe.unlink()
+        lock = (out_dir / LOCK).open("a+")
     except OSError as err:
         raise ValueError(f"cannot write the run's files to {out_dir}: {err.strerror or err}") from err
+    with lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            raise ValueError(f"{out_dir} is in use by another run ({lock.read().strip() or 'a process starting'}); wait for it to end, or choose another train.out_dir") from None
+        lock.truncate(0)
+        lock.write(f"process {os.getpid()} on {socket.gethostname()}\n")
+        lock.flush()
+        try:
+            prepare_out_dir(out_dir, resume, overwrite)
+            yield
+        except BaseException:
+            if created and all(p.name == LOCK for p in out_dir.iterdir()):  # nothing written: leave no empty folder
+                (out_dir / LOCK).unlink()
+                for folder in created:
+                    if any(folder.iterdir()):
+                        break
+                    folder.rmdir()
+            raise
 
 
 def _flatten(raw: dict[str, Any]) -> dict[tuple[str, str], Any]:
@@ -302,20 +339,20 @@ class MetricsLog:
 def fit(config: Config, resume: bool = False, overwrite: bool = False) -> dict[str, Any]:
     """Train (or resume) the configured experiment; returns the summary written to results.json.
 
-    A fresh run refuses an out_dir that holds a run unless ``overwrite``; ``resume`` continues
-    from its last.pt and refuses changed options that would alter the computation."""
+    A fresh run refuses an out_dir that holds a run unless ``overwrite``, and any run refuses an
+    out_dir another run is using; ``resume`` (never with ``overwrite``) continues from its
+    last.pt and refuses changed options that would alter the computation."""
     ctx = distributed.setup(config.train.device)
     try:
-        return _fit(config, ctx, resume, overwrite)
+        with claim_out_dir(Path(config.train.out_dir), resume, overwrite) if ctx.is_main else contextlib.nullcontext():  # rank 0 holds the folder
+            return _fit(config, ctx, resume)
     finally:
         distributed.teardown()
 
 
-def _fit(config: Config, ctx: distributed.Context, resume: bool, overwrite: bool) -> dict[str, Any]:
+def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, Any]:
     provenance = environment()  # at the start: the code that runs, not the tree at the end
     out_dir = Path(config.train.out_dir)
-    if ctx.is_main:
-        prepare_out_dir(out_dir, resume, overwrite)
     torch.manual_seed(config.train.seed)
     model = build_model(config)
     check_classes(model, config)

@@ -1,0 +1,101 @@
+"""Fault injection, round 3 (issue #26): concurrent runs into one folder, results files that a
+failed write leaves half-written or a NaN makes invalid, options accepted and ignored, and errors
+that do not name what failed. The size-limit tests run the CLI in a child process under
+``RLIMIT_FSIZE`` (``ulimit -f``); the concurrency test starts two real trainings."""
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from phasecollapse.cli import main
+from phasecollapse.run import checkpoint
+from phasecollapse.run.checkpoint import CheckpointError, load, load_trained
+from phasecollapse.run.config import load_config
+from phasecollapse.run.train import fit
+
+TINY = ["model.name='lscat_skip_cifar10'", "model.options={width_factor=0.0625}", "train.progress=false", "train.tensorboard=false"]
+TEXTURES = [*TINY, "data.dataset='textures'", "data.texture_train=32", "data.texture_test=16", "data.batch_size=32", "optim.lr=0.05"]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def config(out: Path, *extra: str):
+    return load_config(None, [*TEXTURES, f"train.out_dir={out}", *extra])
+
+
+def train_args(cfg: Path, out: Path, *extra: str) -> list[str]:
+    """``train`` CLI arguments of the tiny textures run into ``out`` (``cfg``: an empty config file)."""
+    cfg.write_text("")
+    return ["train", str(cfg), *sum((["--set", o] for o in [*TEXTURES, f"train.out_dir={out}"]), []), *extra]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished one-epoch run; tests copy what they change."""
+    out = tmp_path_factory.mktemp("run")
+    fit(config(out, "optim.epochs=1"))
+    return out
+
+
+def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err and "[Errno" not in err, err
+    return err
+
+
+def _under_file_size_limit(args: list[str], limit: int) -> subprocess.CompletedProcess[str]:
+    """``phasecollapse ARGS`` in a child process whose files may not exceed ``limit`` bytes."""
+    code = f"import resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit})); from phasecollapse.cli import main; sys.exit(main({args!r}))"
+    return subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, timeout=600)
+
+
+def _no_temporaries(folder: Path) -> None:
+    assert not [p.name for p in folder.rglob("*.tmp")]
+
+
+def test_a_second_run_into_a_busy_folder_is_refused_and_a_killed_runs_lock_blocks_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = train_args(tmp_path / "c.toml", out, "--set", "optim.epochs=3", "--set", "data.texture_train=96")
+    cli = [sys.executable, "-m", "phasecollapse"]
+    first = subprocess.Popen([*cli, *args], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.2)
+    second = subprocess.Popen([*cli, *args], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    procs = {first.pid: first, second.pid: second}
+    while all(p.poll() is None for p in procs.values()):
+        time.sleep(0.05)
+    refused = next(p for p in procs.values() if p.poll() is not None)
+    holder = next(p for p in procs.values() if p is not refused)
+    assert holder.poll() is None, "the refusal must come while the other run holds the folder"
+    err = refused.stderr.read().strip()
+    assert refused.returncode == 2 and len(err.splitlines()) == 1, err
+    assert f"{out} is in use by another run (process {holder.pid} on " in err
+    while not (out / "last.pt").exists():  # kill the holder mid-run: its lock file stays behind
+        assert holder.poll() is None, holder.stderr.read()
+        time.sleep(0.02)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(60)
+    assert (out / ".lock").exists() and load(out / "last.pt")["epoch"] < 3
+    resumed = subprocess.run([*cli, *args, "--resume"], env=ENV, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert [json.loads(line)["epoch"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [1, 2, 3]
+    assert [line.split(",")[0] for line in (out / "metrics.csv").read_text().splitlines()[1:]] == ["1", "2", "3"]
+
+
+def test_resume_and_overwrite_together_are_refused(finished_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = {p.name: p.read_bytes() for p in finished_run.iterdir() if p.is_file()}
+    assert main(train_args(tmp_path / "c.toml", finished_run, "--set", "optim.epochs=2", "--resume", "--overwrite")) == 2
+    assert "--resume and --overwrite exclude each other" in _one_line_error(capsys)
+    assert {p.name: p.read_bytes() for p in finished_run.iterdir() if p.is_file()} == before
+
+
+def test_a_run_whose_data_check_fails_leaves_no_folder(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="CIFAR-10 data directory not found"):
+        fit(load_config(None, [*TINY, f"data.root={tmp_path / 'nowhere'}", f"train.out_dir={tmp_path / 'runs' / 'a'}"]))
+    assert not (tmp_path / "runs").exists()
