@@ -95,6 +95,16 @@ def test_resume_and_overwrite_together_are_refused(finished_run: Path, tmp_path:
     assert {p.name: p.read_bytes() for p in finished_run.iterdir() if p.is_file()} == before
 
 
+def test_resume_accepts_an_option_given_at_its_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fit(config(tmp_path / "run", "optim.epochs=1"))
+    args = train_args(tmp_path / "c.toml", tmp_path / "run", "--set", "optim.epochs=2", "--set", "model.options.wavelet='auto'", "--resume")
+    assert main(args) == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "run" / "results.json").read_text())["epochs_completed"] == 2
+    assert "model.options" not in capsys.readouterr().err  # neither refused nor "applied"
+    args = train_args(tmp_path / "c.toml", tmp_path / "run", "--set", "optim.epochs=3", "--set", "model.options.wavelet='fft'", "--resume")
+    assert main(args) == 2 and "refuses to change model.options" in _one_line_error(capsys)
+
+
 def test_a_run_whose_data_check_fails_leaves_no_folder(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="CIFAR-10 data directory not found"):
         fit(load_config(None, [*TINY, f"data.root={tmp_path / 'nowhere'}", f"train.out_dir={tmp_path / 'runs' / 'a'}"]))

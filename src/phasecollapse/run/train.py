@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from ..models.registry import full_options
 from . import checkpoint, distributed
 from .config import Config, apply_override, config_hash, from_dict
 from .experiment import build_loaders, build_model, check_classes
@@ -258,13 +259,16 @@ def _flatten(raw: dict[str, Any]) -> dict[tuple[str, str], Any]:
 def check_resume(saved: Config, config: Config, epochs_done: int, has_results: bool) -> list[str]:
     """The changes a ``--resume`` applies, as lines; raise ValueError naming every change it
     refuses (anything that alters the computation of the epochs done or to come, except
-    more epochs with a schedule that does not depend on their number). A run killed after its
-    last checkpoint but before results.json (``has_results`` False) may resume to write it."""
+    more epochs with a schedule that does not depend on their number; model options compare
+    with their defaults filled in, so an option set to its default is no change). A run killed
+    after its last checkpoint but before results.json (``has_results`` False) may resume to
+    write it."""
     before, after = _flatten(saved.to_dict()), _flatten(config.to_dict())
+    same_model = saved.model.name == config.model.name and full_options(saved.model.name, saved.model.options) == full_options(config.model.name, config.model.options)
     applied, refused = [], []
     for key in sorted(set(before) | set(after)):
         old, new = before.get(key), after.get(key)
-        if old == new:
+        if old == new or (key == ("model", "options") and same_model):
             continue
         change = f"{key[0]}.{key[1]}: {old!r} → {new!r}"
         if key in RESUME_MAY_CHANGE:
