@@ -88,6 +88,33 @@ def test_a_second_run_into_a_busy_folder_is_refused_and_a_killed_runs_lock_block
     assert [line.split(",")[0] for line in (out / "metrics.csv").read_text().splitlines()[1:]] == ["1", "2", "3"]
 
 
+def test_a_results_pair_is_written_whole_or_not_at_all_under_a_file_size_limit(finished_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "analysis"
+    done = _under_file_size_limit(["analyze", "separation", str(finished_run / "last.pt"), "--samples", "16", "--no-probe", "--out", str(out)], 16 * 1024)
+    err = done.stderr.strip().splitlines()[-1]  # after matplotlib's warnings
+    assert done.returncode == 2 and err.startswith("phasecollapse analyze: error: "), done.stderr
+    assert f"cannot write {out / 'separation.png'}: file too large: the file-size limit (ulimit -f) is 16,384 bytes" in err
+    assert sorted(p.name for p in out.iterdir()) == []  # not the JSON without its PNG, no temporary
+
+
+def test_bench_results_name_the_file_under_a_file_size_limit(tmp_path: Path) -> None:
+    done = _under_file_size_limit(["bench", "train", "--model", "resnet20_cifar10", "--batch-size", "2", "--steps", "1", "--warmup", "0", "--no-compile", "--out", str(tmp_path)], 1024)
+    err = done.stderr.strip().splitlines()[-1]
+    assert done.returncode == 2, done.stderr
+    assert f"cannot write {tmp_path / 'train_resnet20_cifar10_b2_cpu.json'}: file too large" in err and "[Errno" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no 1,024-byte invalid JSON
+
+
+def test_a_failed_checkpoint_write_names_the_file_and_the_cause(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    done = _under_file_size_limit(train_args(tmp_path / "c.toml", out, "--set", "optim.epochs=1"), 100_000)
+    err = done.stderr.strip()
+    assert done.returncode == 2 and len(err.splitlines()) == 1, err
+    assert f"cannot write {out / 'best.pt'}: file too large: the file-size limit (ulimit -f) is 100,000 bytes" in err
+    assert "enforce fail" not in err
+    _no_temporaries(out)
+
+
 def test_resume_and_overwrite_together_are_refused(finished_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = {p.name: p.read_bytes() for p in finished_run.iterdir() if p.is_file()}
     assert main(train_args(tmp_path / "c.toml", finished_run, "--set", "optim.epochs=2", "--resume", "--overwrite")) == 2

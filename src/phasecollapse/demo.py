@@ -26,6 +26,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from .analysis.separation import block_features, fisher_ratio, ncm_error  # noqa: E402
+from .run.atomic import figure, json_file, text, write_files  # noqa: E402
 from .run.config import CONFIG_DIR, load_config  # noqa: E402
 from .data.transforms import as_model_input  # noqa: E402
 from .run.provenance import environment  # noqa: E402
@@ -94,7 +95,8 @@ def _table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _plots(results: list[dict[str, Any]], out: Path) -> None:
+def _plots(results: list[dict[str, Any]]) -> tuple[plt.Figure, plt.Figure]:
+    """The learning curves and the class separation per block, as two figures."""
     datasets = list(dict.fromkeys(r["dataset"] for r in results))
     fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 3.6), squeeze=False)
     for ax, d in zip(axes[0], datasets):
@@ -104,8 +106,7 @@ def _plots(results: list[dict[str, Any]], out: Path) -> None:
         ax.set(title=d, xlabel="epoch", ylabel="test error (%)", ylim=(0, 100))
         ax.legend()
     fig.tight_layout()
-    fig.savefig(out / "learning_curves.png", dpi=120)
-    plt.close(fig)
+    curves = fig
     fig, axes = plt.subplots(2, len(datasets), figsize=(5 * len(datasets), 6.4), squeeze=False)
     for col, d in enumerate(datasets):
         for r in (r for r in results if r["dataset"] == d):
@@ -116,8 +117,7 @@ def _plots(results: list[dict[str, Any]], out: Path) -> None:
         axes[1, col].set(xlabel="block", ylabel="nearest-class-mean error (%)", ylim=(0, 100))
         axes[0, col].legend()
     fig.tight_layout()
-    fig.savefig(out / "separation.png", dpi=120)
-    plt.close(fig)
+    return curves, fig
 
 
 def run_demo(out_dir: str | os.PathLike[str] = "demo_output", cifar10_root: str | None = None, overrides: list[str] | None = None) -> list[dict[str, Any]]:
@@ -136,10 +136,14 @@ def run_demo(out_dir: str | os.PathLike[str] = "demo_output", cifar10_root: str 
     committed = committed_table2()
     if committed:
         table += "\n\n" + committed
-    _plots(results, out)
+    curves, separation = _plots(results)
     wall = time.perf_counter() - start
-    (out / "summary.md").write_text(f"# phasecollapse demo\n\n```\n{table}\n```\n\nWall time: {wall:.0f} s.\n")
-    (out / "summary.json").write_text(json.dumps({"results": results, "wall_s": wall, "environment": environment()}, indent=2))
+    try:  # the four files together, or none
+        summary = json_file({"results": results, "wall_s": wall, "environment": environment()}, out / "summary.json")
+        write_files({out / "summary.md": text(f"# phasecollapse demo\n\n```\n{table}\n```\n\nWall time: {wall:.0f} s.\n"), out / "summary.json": summary, out / "learning_curves.png": figure(curves), out / "separation.png": figure(separation)})
+    finally:
+        plt.close(curves)
+        plt.close(separation)
     print("\n" + table)
     print(f"\nPhase collapse (mod) separates the class means that complex soft-thresholding (cst) leaves at zero.\nWrote {out}/summary.md, summary.json, learning_curves.png, separation.png ({wall:.0f} s).")
     return results

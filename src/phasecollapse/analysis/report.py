@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 from pathlib import Path
@@ -19,6 +18,8 @@ from ..data.transforms import as_model_input  # noqa: E402
 from ..layers.filters import filter_bank  # noqa: E402
 from ..models.lscat import CIFAR10_WIDTHS, IMAGENET_WIDTHS, LScat  # noqa: E402
 from ..models.resnet import ResNet  # noqa: E402
+from ..models.registry import full_options  # noqa: E402
+from ..run.atomic import figure, json_file, write_files  # noqa: E402
 from ..run.provenance import environment  # noqa: E402
 from ..run.checkpoint import load_trained  # noqa: E402
 from ..run.experiment import in_memory_splits  # noqa: E402
@@ -32,13 +33,16 @@ from .variability import lscat_stages, translation_variability  # noqa: E402
 
 
 def _write(out: Path, name: str, payload: dict[str, Any], fig: plt.Figure, started: float) -> None:
-    """``name``.json (payload, wall time since ``started`` = perf_counter() at the start, provenance) and ``name``.png."""
+    """``name``.json (payload, wall time since ``started`` = perf_counter() at the start, provenance)
+    and ``name``.png, both or neither (:func:`~phasecollapse.run.atomic.write_files`)."""
     out.mkdir(parents=True, exist_ok=True)
     record = {**payload, "wall_s": time.perf_counter() - started, "environment": environment()}
-    (out / f"{name}.json").write_text(json.dumps(record, indent=2))
-    fig.tight_layout()
-    fig.savefig(out / f"{name}.png", dpi=120)
-    plt.close(fig)
+    try:
+        record_file = json_file(record, out / f"{name}.json")
+        fig.tight_layout()
+        write_files({out / f"{name}.json": record_file, out / f"{name}.png": figure(fig)})
+    finally:
+        plt.close(fig)
     print(f"wrote {out / name}.json and {out / name}.png")
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from .atomic import write_files
 from .config import Config, from_dict
 from .experiment import build_model
 
@@ -55,17 +56,14 @@ def checksum(state: dict[str, Any]) -> str:
 
 
 def save_atomic(obj: dict[str, Any], path: str | os.PathLike[str]) -> None:
-    """Add the checksum, torch.save to a temporary file in the same directory, fsync, then
-    rename over ``path`` (a kill at any point leaves the previous file or the new one)."""
+    """Add the checksum and torch.save through :func:`~phasecollapse.run.atomic.write_files`
+    (temporary file in the same directory, fsync, rename: a kill at any point leaves the
+    previous file or the new one; a failed write removes the temporary and raises
+    :class:`~phasecollapse.run.atomic.WriteError` naming the file and the likely cause)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     obj = {**obj, "checksum": checksum(obj)}
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("wb") as f:
-        torch.save(obj, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_files({path: lambda f: torch.save(obj, f)})
 
 
 def load(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .atomic import figure, json_file, text, write_files
 from .config import CONFIG_DIR, UNHASHED, Config, config_hashes, load_config
 from .provenance import environment
 
@@ -243,14 +244,15 @@ def short_commit(commit: str) -> str:
 
 
 def write_table(table: str, title: str, budget: str, rows: list[dict[str, Any]], out: Path, wall_s: float, kind: str = "poster") -> None:
-    """``OUT/TABLE.json``, ``.md`` and ``.png`` from the finished rows (``kind``: see :func:`table_kind`)."""
+    """``OUT/TABLE.json``, ``.md`` and ``.png`` from the finished rows (``kind``: see :func:`table_kind`),
+    written together (:func:`~phasecollapse.run.atomic.write_files`): all three or none."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     record = {"table": table, "title": title, "budget": budget, "rows": rows, "wall_s": wall_s, "environment": environment()}
-    (out / f"{table}.json").write_text(json.dumps(record, indent=2))
+    record_file = json_file(record, out / f"{table}.json")
 
     def cell(r: dict[str, Any]) -> str:
         spread = f" ± {r['err_spread']:.2f}" if r["err_spread"] is not None else ""
@@ -286,35 +288,30 @@ def write_table(table: str, title: str, budget: str, rows: list[dict[str, Any]],
     notes = [f"- {r['label']}: {r['note']}" for r in rows if r["note"]]
     if notes:
         lines += ["", *notes]
-    if kind == "poster":
-        lines += _order_lines(rows)
     if kind == "tradeoff":
         lines += _tradeoff_lines(rows)
-    (out / f"{table}.md").write_text("\n".join(lines) + "\n")
+        fig = _plot_tradeoff(title, budget, rows)
+    elif kind == "curve":
+        lines += _curve_lines(rows)
+        fig = _plot_curves(title, rows)
+    else:
+        lines += _order_lines(rows)
+        fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(rows)), 3.8))
+        xs = range(len(rows))
+        ax.bar([x - 0.2 for x in xs], [r["err_mean"] for r in rows], 0.4, yerr=[r["err_spread"] or 0 for r in rows], label=f"ours ({budget} budget)")
+        ax.bar([x + 0.2 for x in xs], [r["poster_err"] or 0 for r in rows], 0.4, label="poster (300 epochs, full width)")
+        ax.set_xticks(list(xs), [r["label"] for r in rows], rotation=30, ha="right", fontsize=8)
+        ax.set(ylabel="CIFAR-10 test error (%)", title=title)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+    try:
+        write_files({out / f"{table}.json": record_file, out / f"{table}.md": text("\n".join(lines) + "\n"), out / f"{table}.png": figure(fig)})
+    finally:
+        plt.close(fig)
 
-    if kind == "tradeoff":
-        _plot_tradeoff(title, budget, rows, out / f"{table}.png")
-        return
-    if kind == "curve":
-        _write_curves(title, rows, out / f"{table}.md", out / f"{table}.png")
-        return
-    fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(rows)), 3.8))
-    xs = range(len(rows))
-    ax.bar([x - 0.2 for x in xs], [r["err_mean"] for r in rows], 0.4, yerr=[r["err_spread"] or 0 for r in rows], label=f"ours ({budget} budget)")
-    ax.bar([x + 0.2 for x in xs], [r["poster_err"] or 0 for r in rows], 0.4, label="poster (300 epochs, full width)")
-    ax.set_xticks(list(xs), [r["label"] for r in rows], rotation=30, ha="right", fontsize=8)
-    ax.set(ylabel="CIFAR-10 test error (%)", title=title)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / f"{table}.png", dpi=120)
-    plt.close(fig)
 
-
-def _write_curves(title: str, rows: list[dict[str, Any]], md: Path, png: Path) -> None:
-    """Append the epoch-by-epoch test errors to ``md``; plot them against epochs and against the
-    cumulative training time of each run (on its own machine, named in the legend)."""
-    import matplotlib.pyplot as plt
-
+def _curve_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The epoch-by-epoch test errors of every row, as Markdown lines."""
     epochs = sorted({p["epoch"] for r in rows for p in r["curve"]})
     by_row = [{p["epoch"]: p for p in r["curve"]} for r in rows]
     lines = ["", "Test error (%) after each epoch (cumulative training time, min, on the row's machine):", ""]
@@ -322,7 +319,14 @@ def _write_curves(title: str, rows: list[dict[str, Any]], md: Path, png: Path) -
     for e in epochs:
         cells = [f"{c[e]['test_top1_err']:.2f} ({c[e]['elapsed_s'] / 60:.1f})" if e in c else "—" for c in by_row]
         lines.append(f"| {e} | " + " | ".join(cells) + " |")
-    md.write_text(md.read_text() + "\n".join(lines) + "\n")
+    return lines
+
+
+def _plot_curves(title: str, rows: list[dict[str, Any]]) -> Any:
+    """The test errors against epochs and against the cumulative training time of each run (on
+    its own machine, named in the legend)."""
+    import matplotlib.pyplot as plt
+
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
     for r in rows:
         a.plot([p["epoch"] for p in r["curve"]], [p["test_top1_err"] for p in r["curve"]], "o-", ms=3, label=r["label"])
@@ -332,11 +336,10 @@ def _write_curves(title: str, rows: list[dict[str, Any]], md: Path, png: Path) -
     a.legend(fontsize=7)
     b.legend(fontsize=6)
     fig.tight_layout()
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
+    return fig
 
 
-def _plot_tradeoff(title: str, budget: str, rows: list[dict[str, Any]], path: Path) -> None:
+def _plot_tradeoff(title: str, budget: str, rows: list[dict[str, Any]]) -> Any:
     """Test error against P_j parameters (log scale), one numbered marker per row, the numbers
     named in the legend: the reference dense P_j a star, dense P_j of thinner networks open
     squares, structured P_j dots; the target region of issue #14 shaded."""
@@ -359,8 +362,7 @@ def _plot_tradeoff(title: str, budget: str, rows: list[dict[str, Any]], path: Pa
     ax.title.set_fontsize(9)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
 
 
 def reproduce(table: str, budget: str = "cpu", only: list[str] | None = None, out: str | Path = "results/reproduce", data_dir: str | None = None, config_dir: Path = CONFIG_DIR, train: bool = True, settings: list[str] = ()) -> list[dict[str, Any]]:  # type: ignore[assignment]

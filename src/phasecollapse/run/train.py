@@ -5,7 +5,10 @@
 ``out_dir/metrics.jsonl``, ``metrics.csv`` and TensorBoard (when installed), and writes
 ``last.pt`` / ``best.pt`` atomically. ``resume=True`` continues from ``last.pt`` exactly:
 model, optimiser, scheduler, epoch, best metrics and RNG states are restored, and each epoch's
-data order and augmentation come from generators seeded by (seed, epoch).
+data order and augmentation come from generators seeded by (seed, epoch). A run holds its
+out_dir for its whole length (an ``flock`` on ``out_dir/.lock``, :func:`claim_out_dir`): a
+second run into it is refused at once. Every file other than the appended metrics is written
+atomically (:mod:`.atomic`).
 
 Under ``torchrun`` the model is wrapped in DDP (gloo on CPU, NCCL on CUDA); the global batch
 is split across ranks (Std and BN use per-rank statistics, like the authors' DataParallel,
@@ -36,6 +39,7 @@ from tqdm import tqdm
 
 from ..models.registry import full_options
 from . import checkpoint, distributed
+from .atomic import write_json, write_text
 from .config import Config, apply_override, config_hash, from_dict
 from .experiment import build_loaders, build_model, check_classes
 from .provenance import environment
@@ -319,14 +323,15 @@ class MetricsLog:
         """Drop rows of epochs after ``epochs_done`` (written before a kill that lost their checkpoint)."""
         if self.jsonl.exists():
             rows = [line for line in self.jsonl.read_text().splitlines() if line.strip() and json.loads(line)["epoch"] <= epochs_done]
-            self.jsonl.write_text("".join(f"{line}\n" for line in rows))
+            write_text(self.jsonl, "".join(f"{line}\n" for line in rows))
         if self.csv.exists():
             with self.csv.open(newline="") as f:
                 kept = [r for r in csv.DictReader(f) if int(r["epoch"]) <= epochs_done]
-            with self.csv.open("w", newline="") as f:
-                writer = csv.DictWriter(f, CSV_FIELDS, extrasaction="ignore")
-                writer.writeheader()
-                writer.writerows(kept)
+            table = io.StringIO(newline="")
+            writer = csv.DictWriter(table, CSV_FIELDS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(kept)
+            write_text(self.csv, table.getvalue())
 
     def write(self, row: dict[str, float]) -> None:
         with self.jsonl.open("a") as f:
@@ -392,7 +397,7 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, An
     net = maybe_compile(net, config)
     log = None
     if ctx.is_main:
-        (out_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+        write_json(out_dir / "config.json", config.to_dict())
         log = MetricsLog(out_dir, config.train.tensorboard, start_epoch)
     t0 = time.perf_counter()
     last_row: dict[str, float] = ckpt["metrics"] if resume else {}
@@ -453,7 +458,7 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, An
         "segments": segments,
     }
     if ctx.is_main:
-        (out_dir / "results.json").write_text(json.dumps(summary, indent=2))
+        write_json(out_dir / "results.json", summary)
     return summary
 
 
