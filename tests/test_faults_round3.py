@@ -88,6 +88,17 @@ def test_a_second_run_into_a_busy_folder_is_refused_and_a_killed_runs_lock_block
     assert [line.split(",")[0] for line in (out / "metrics.csv").read_text().splitlines()[1:]] == ["1", "2", "3"]
 
 
+def test_a_table_without_finished_runs_is_not_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "table2.md").write_text("earlier table\n")
+    (tmp_path / "table2.json").write_text("{}\n")
+    for out in (tmp_path, tmp_path / "new"):
+        before = sorted(p.name for p in tmp_path.rglob("*"))
+        assert main(["reproduce", "table2", "--table-only", "--out", str(out)]) == 2
+        assert "no finished run" in _one_line_error(capsys)
+        assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written, no folder created
+    assert (tmp_path / "table2.md").read_text() == "earlier table\n"
+
+
 def test_a_results_pair_is_written_whole_or_not_at_all_under_a_file_size_limit(finished_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "analysis"
     done = _under_file_size_limit(["analyze", "separation", str(finished_run / "last.pt"), "--samples", "16", "--no-probe", "--out", str(out)], 16 * 1024)
@@ -130,6 +141,14 @@ def test_resume_accepts_an_option_given_at_its_default(tmp_path: Path, capsys: p
     assert "model.options" not in capsys.readouterr().err  # neither refused nor "applied"
     args = train_args(tmp_path / "c.toml", tmp_path / "run", "--set", "optim.epochs=3", "--set", "model.options.wavelet='fft'", "--resume")
     assert main(args) == 2 and "refuses to change model.options" in _one_line_error(capsys)
+
+
+def test_an_out_folder_that_is_a_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    for args in (["demo", "--out", str(blocker)], ["reproduce", "table2", "--out", str(blocker)], ["reproduce", "table2", "--table-only", "--out", str(blocker)]):
+        assert main(args) == 2
+        assert f"{blocker} is a file, not a folder" in _one_line_error(capsys)
 
 
 def test_a_run_whose_data_check_fails_leaves_no_folder(tmp_path: Path) -> None:

@@ -166,8 +166,9 @@ def test_recipe_ablation_adds_one_knob_per_row() -> None:
 def test_table_only_trains_nothing_and_tables_the_finished_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     configs = tiny_tables(tmp_path / "configs", epochs=1)
     out = tmp_path / "out"
-    assert reproduce("table2", "cpu", None, out, None, configs, train=False) == []
-    assert not (out / "runs").exists() and json.loads((out / "table2.json").read_text())["rows"] == []
+    with pytest.raises(ValueError, match="no finished run under .*runs/cpu, so no table is written"):
+        reproduce("table2", "cpu", None, out, None, configs, train=False)
+    assert not out.exists()  # an empty table would replace a real one: nothing is written
     assert "mod seed 0 (new)" in capsys.readouterr().out
     reproduce("table2", "cpu", ["cst"], out, None, configs)  # a run gathered from elsewhere
     (out / "table2.json").unlink()

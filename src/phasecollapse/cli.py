@@ -28,9 +28,17 @@ from . import __version__
 from .run.allocator import keep_freed_memory
 
 
+def not_a_file(out: Path) -> None:
+    """Raise a one-line error when ``out`` or a folder above it is a file."""
+    blocker = next((p for p in (out, *out.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise ValueError(f"cannot write results to {out}: {blocker} is a file, not a folder")
+
+
 def writable_dir(path: str) -> Path:
     """Create ``path`` and check it takes files, before any long computation writes there."""
     out = Path(path)
+    not_a_file(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".write_test"
@@ -72,6 +80,7 @@ def _models(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
+    writable_dir(args.out)
     run_demo(args.out, args.data_dir)
     return 0
 
@@ -104,6 +113,10 @@ def _analyze(args: argparse.Namespace) -> int:
 def _reproduce(args: argparse.Namespace) -> int:
     from .run.reproduce import reproduce
 
+    if args.table_only:
+        not_a_file(Path(args.out))  # and create nothing: a table with no finished run is not written
+    else:
+        writable_dir(args.out)
     reproduce(args.table, args.budget, args.only, args.out, args.data_dir, train=not args.table_only, settings=args.set)
     return 0
 
@@ -183,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except (ValueError, TypeError, OSError, RuntimeError) as err:
-        print(f"phasecollapse {args.command}: error: {err}", file=sys.stderr)
+        message = f"{err.filename}: {err.strerror}" if isinstance(err, OSError) and err.filename and err.strerror else str(err)  # not "[Errno N] …"
+        print(f"phasecollapse {args.command}: error: {' '.join(line.strip() for line in message.splitlines() if line.strip())}", file=sys.stderr)
         return 2
 
 

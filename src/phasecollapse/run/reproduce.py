@@ -401,8 +401,11 @@ def reproduce(table: str, budget: str = "cpu", only: list[str] | None = None, ou
 
 
 def _write_finished(table: str, title: str, budget: str, out: Path, data_dir: str | None, config_dir: Path, started: float) -> list[dict[str, Any]]:
-    out.mkdir(parents=True, exist_ok=True)
+    """Write the table of every run finished so far; with none, write nothing and raise."""
     finished = _all_finished(table, budget, out, data_dir, config_dir)  # with --only: every row finished so far
+    if not finished:
+        raise ValueError(f"{table}: no finished run under {out / 'runs' / budget}, so no table is written ({out / table}.md and .json are left as they are)")
+    out.mkdir(parents=True, exist_ok=True)
     write_table(table, title, budget, finished, out, time.perf_counter() - started, table_kind(table, config_dir))
     return finished
 
