@@ -133,6 +133,25 @@ def test_resume_and_overwrite_together_are_refused(finished_run: Path, tmp_path:
     assert {p.name: p.read_bytes() for p in finished_run.iterdir() if p.is_file()} == before
 
 
+def test_non_finite_weights_are_refused_and_results_never_hold_nan(finished_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    state = load(finished_run / "last.pt")
+    for t in state["model"].values():
+        if t.is_floating_point():
+            t.fill_(math.nan)
+    first = next(k for k, t in state["model"].items() if t.is_floating_point())
+    checkpoint.save_atomic(state, tmp_path / "nan.pt")  # a valid checksum over NaN weights
+    for args in (["analyze", "separation", str(tmp_path / "nan.pt"), "--samples", "16", "--no-probe", "--out", str(tmp_path / "a")], ["eval", str(tmp_path / "nan.pt")]):
+        assert main(args) == 2
+        assert f"checkpoint {tmp_path / 'nan.pt'}: {first} holds " in _one_line_error(capsys)
+    assert not list((tmp_path / "a").iterdir())
+    from phasecollapse.run import atomic
+
+    path = tmp_path / "r.json"
+    with pytest.raises(ValueError, match=r"r\.json: models\.lscat\.blocks\[1\]\.fisher_ratio = nan is not a finite number"):
+        atomic.write_json(path, {"models": {"lscat": {"blocks": [{"fisher_ratio": 1.0}, {"fisher_ratio": math.nan}]}}})
+    assert not path.exists()
+
+
 def test_resume_accepts_an_option_given_at_its_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     fit(config(tmp_path / "run", "optim.epochs=1"))
     args = train_args(tmp_path / "c.toml", tmp_path / "run", "--set", "optim.epochs=2", "--set", "model.options.wavelet='auto'", "--resume")
@@ -149,6 +168,22 @@ def test_an_out_folder_that_is_a_file_is_named(tmp_path: Path, capsys: pytest.Ca
     for args in (["demo", "--out", str(blocker)], ["reproduce", "table2", "--out", str(blocker)], ["reproduce", "table2", "--table-only", "--out", str(blocker)]):
         assert main(args) == 2
         assert f"{blocker} is a file, not a folder" in _one_line_error(capsys)
+
+
+def test_checkpoint_defects_are_named(finished_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    state = load(finished_run / "last.pt")
+    torch.save({**state, "format": "phasecollapse-checkpoint-v1"}, tmp_path / "v1.pt")
+    with pytest.raises(CheckpointError, match=r"v1\.pt is a phasecollapse checkpoint of an older format \('phasecollapse-checkpoint-v1'\)"):
+        load(tmp_path / "v1.pt")
+    torch.save({k: v for k, v in state.items() if k != "checksum"}, tmp_path / "unsummed.pt")
+    with pytest.raises(CheckpointError, match="unsummed.pt lacks checksum"):
+        load(tmp_path / "unsummed.pt")
+    state["config"]["train"]["bogus"] = 1
+    checkpoint.save_atomic(state, tmp_path / "bogus.pt")
+    with pytest.raises(CheckpointError, match=r"the config stored in checkpoint .*bogus\.pt is not valid for this version: unknown config key train\.bogus"):
+        load_trained(tmp_path / "bogus.pt")
+    assert main(["eval", str(tmp_path / "bogus.pt")]) == 2
+    assert "config stored in checkpoint" in _one_line_error(capsys)
 
 
 def test_a_run_whose_data_check_fails_leaves_no_folder(tmp_path: Path) -> None:

@@ -380,7 +380,7 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, An
         for key in ("optimizer", "scheduler", "best", "rng", *(() if ema is None else ("ema",))):
             if key not in ckpt:
                 raise checkpoint.CheckpointError(f"{path} has no {key} state: it can be evaluated or analysed, not resumed")
-        for change in check_resume(from_dict(ckpt["config"]), config, ckpt["epoch"], (out_dir / "results.json").exists()):
+        for change in check_resume(checkpoint.stored_config(ckpt, path), config, ckpt["epoch"], (out_dir / "results.json").exists()):
             print(f"--resume: applying {change}", file=sys.stderr)
         checkpoint.load_model_state(model, ckpt["model"], path)
         optimizer.load_state_dict(ckpt["optimizer"])
