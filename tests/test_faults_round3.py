@@ -133,6 +133,15 @@ def test_resume_and_overwrite_together_are_refused(finished_run: Path, tmp_path:
     assert {p.name: p.read_bytes() for p in finished_run.iterdir() if p.is_file()} == before
 
 
+def test_a_missing_data_dir_is_refused_and_an_unused_one_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nowhere"
+    assert main(train_args(tmp_path / "c.toml", tmp_path / "run", "--data-dir", str(missing))) == 2
+    assert f"--data-dir {missing}: no such folder" in _one_line_error(capsys)
+    assert not (tmp_path / "run").exists()
+    assert main(train_args(tmp_path / "c.toml", tmp_path / "run", "--set", "optim.epochs=1", "--data-dir", str(tmp_path))) == 0
+    assert f"the data folder {tmp_path} is unused: the textures data set is generated" in capsys.readouterr().err
+
+
 def test_non_finite_weights_are_refused_and_results_never_hold_nan(finished_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     state = load(finished_run / "last.pt")
     for t in state["model"].values():

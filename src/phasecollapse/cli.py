@@ -51,9 +51,10 @@ def writable_dir(path: str) -> Path:
 
 def _train(args: argparse.Namespace) -> int:
     from .run.config import load_config
-    from .run.train import fit
+    from .run.train import fit, note_unused_root
 
     config = load_config(args.config, [*args.set, *([f"data.root={args.data_dir}"] if args.data_dir else [])])
+    note_unused_root(args.data_dir, config.data.dataset)
     summary = fit(config, resume=args.resume, overwrite=args.overwrite)
     print(json.dumps({k: summary[k] for k in ("model", "best_top1_err", "best_top5_err", "best_epoch", "wall_s")}, indent=2))
     return 0
@@ -89,6 +90,9 @@ def _analyze(args: argparse.Namespace) -> int:
     from .analysis import report
 
     out = writable_dir(args.out)
+    if args.data_dir and (args.study not in ("translation", "symmetry") or args.data == "textures"):
+        why = "the textures data set is generated, not read" if args.study in ("translation", "symmetry") else f"analyze {args.study} reads the data set of each checkpoint's config"
+        print(f"phasecollapse analyze: note: --data-dir {args.data_dir} is unused: {why}", file=sys.stderr)
     if args.samples is not None and args.samples < 1:
         raise ValueError(f"--samples must be a positive number of images, got {args.samples}")
     n = {} if args.samples is None else {"samples": args.samples}
@@ -194,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     keep_freed_memory()
     try:
+        data_dir = getattr(args, "data_dir", None)
+        if data_dir and not Path(data_dir).is_dir():
+            raise ValueError(f"--data-dir {data_dir}: no such folder")
         return args.run(args)
     except (ValueError, TypeError, OSError, RuntimeError) as err:
         message = f"{err.filename}: {err.strerror}" if isinstance(err, OSError) and err.filename and err.strerror else str(err)  # not "[Errno N] …"

@@ -462,9 +462,16 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, An
     return summary
 
 
+def note_unused_root(data_root: str | None, dataset: str) -> None:
+    """Say on stderr that a data root given for the textures data set is unused (they are generated)."""
+    if data_root and dataset == "textures":
+        print(f"note: the data folder {data_root} is unused: the textures data set is generated, not read", file=sys.stderr)
+
+
 def evaluate_checkpoint(path: str | Path, data_root: str | None = None, overrides: Iterable[str] = ()) -> dict[str, float]:
     """Evaluate a checkpoint's model on its test set (``data_root`` / overrides adjust the data)."""
     model, config = checkpoint.load_trained(path)
+    note_unused_root(data_root, config.data.dataset)
     raw = config.to_dict()
     if data_root:
         raw["data"]["root"] = data_root
