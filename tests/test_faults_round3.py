@@ -195,6 +195,17 @@ def test_checkpoint_defects_are_named(finished_run: Path, tmp_path: Path, capsys
     assert "config stored in checkpoint" in _one_line_error(capsys)
 
 
+def test_the_separation_label_names_the_models_own_nonlinearity(tmp_path: Path) -> None:
+    from phasecollapse.analysis import report
+    from phasecollapse.models import create_model
+
+    cfg = load_config(None, [*TEXTURES, "model.name='resnet20_cifar10'", "model.options={}"])
+    state = {"format": checkpoint.FORMAT, "model": create_model("resnet20_cifar10").state_dict(), "config": cfg.to_dict(), "epoch": 0}
+    checkpoint.save_atomic(state, tmp_path / "resnet.pt")
+    rows = report.separation(tmp_path / "a", [str(tmp_path / "resnet.pt")], samples=16, probe=False)
+    assert list(rows) == ["resnet20_cifar10 (relu)"]
+
+
 def test_a_run_whose_data_check_fails_leaves_no_folder(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="CIFAR-10 data directory not found"):
         fit(load_config(None, [*TINY, f"data.root={tmp_path / 'nowhere'}", f"train.out_dir={tmp_path / 'runs' / 'a'}"]))

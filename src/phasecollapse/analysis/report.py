@@ -157,7 +157,9 @@ def separation(out: Path, checkpoints: list[str], samples: int = 1024, probe: bo
 
 
 def _network_label(config: Any) -> str:
-    return f"{config.model.name} ({config.model.options.get('nonlinearity', 'mod')})"
+    """The model's name and its non-linearity (the option, else the model's default: ReLU for a ResNet)."""
+    nonlinearity = full_options(config.model.name, config.model.options).get("nonlinearity")
+    return config.model.name + (f" ({nonlinearity})" if nonlinearity else "")
 
 
 def _splits(config: Any, samples: int) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
