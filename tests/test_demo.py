@@ -45,12 +45,13 @@ def test_demo_writes_table_and_plots(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def test_demo_labels_the_committed_table2_and_skips_it_when_absent(tmp_path: Path) -> None:
     assert demo.committed_table2(tmp_path / "absent.json") is None
-    row = {"label": "LScat + skip, mod", "poster_err": 7.7, "err_mean": 20.25, "err_spread": 0.5, "seeds": [0, 1], "epochs": 8, "machine": "AMD EPYC (2 cores)", "commit": ["abcdef0123"]}
+    row = {"label": "LScat + skip, mod", "note": "", "poster_err": 7.7, "err_mean": 20.25, "err_spread": 0.5, "seeds": [0, 1], "seeds_planned": [0, 1], "epochs": 8, "options": {}, "wall_s": [60.0, 60.0], "images_per_s": [100.0, 100.0], "machine": "AMD EPYC (2 cores)", "commit": ["abcdef0123"]}
     path = tmp_path / "table2.json"
-    path.write_text(json.dumps({"title": "Table 2", "budget": "cpu", "rows": [row, {**row, "label": "LScat + skip, ms", "poster_err": None, "err_spread": None, "seeds": [0]}]}))
+    record = {"title": "Table 2", "budget": "cpu", "environment": {"command": "phasecollapse reproduce table2 --budget cpu"}, "rows": [row, {**row, "label": "LScat + skip, ms", "poster_err": None, "err_spread": None, "seeds": [0]}]}
+    path.write_text(json.dumps(record))
     text = demo.committed_table2(path)
     assert text.startswith("Committed result, not run now") and "--budget cpu" in text
-    assert "| LScat + skip, mod      | 20.2 ± 0.5 | 7.7 | 2 | 8 | AMD EPYC (2 cores) | abcdef0 |" in text
-    assert "| LScat + skip, ms       | 20.2 | — | 1 |" in text
+    assert "| LScat + skip, mod | 20.25 ± 0.50 | 7.7 | 2 of 2 | 8 |" in text
+    assert "| LScat + skip, ms | 20.25 | — | 1 of 2 |" in text
     # The checkout's own table is named relative to the checkout, wherever it was cloned.
-    assert "--budget cpu`, results/reproduce/table2.json)" in demo.committed_table2()
+    assert "(results/reproduce/table2.json):" in demo.committed_table2()

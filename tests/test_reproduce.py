@@ -166,8 +166,9 @@ def test_recipe_ablation_adds_one_knob_per_row() -> None:
 def test_table_only_trains_nothing_and_tables_the_finished_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     configs = tiny_tables(tmp_path / "configs", epochs=1)
     out = tmp_path / "out"
-    assert reproduce("table2", "cpu", None, out, None, configs, train=False) == []
-    assert not (out / "runs").exists() and json.loads((out / "table2.json").read_text())["rows"] == []
+    with pytest.raises(ValueError, match="no finished run under .*runs/cpu, so no table is written"):
+        reproduce("table2", "cpu", None, out, None, configs, train=False)
+    assert not out.exists()  # an empty table would replace a real one: nothing is written
     assert "mod seed 0 (new)" in capsys.readouterr().out
     reproduce("table2", "cpu", ["cst"], out, None, configs)  # a run gathered from elsewhere
     (out / "table2.json").unlink()
@@ -219,7 +220,7 @@ def test_curve_table_reads_each_runs_epochs(tmp_path: Path) -> None:
 
 
 def test_order_lines_flag_every_pair_ranked_against_the_poster() -> None:
-    from phasecollapse.run.reproduce import _order_lines
+    from phasecollapse.run.render import _order_lines
 
     rows = [{"label": "skip", "err_mean": 10.0, "poster_err": 7.7}, {"label": "noskip", "err_mean": 8.0, "poster_err": 11.7}, {"label": "scat", "err_mean": 30.0, "poster_err": 27.7}, {"label": "new", "err_mean": 1.0, "poster_err": None}]
     lines = _order_lines(rows)
@@ -244,7 +245,7 @@ def test_machines_names_each_stretch_and_merges_successive_ones_on_one_machine()
 
 def test_tradeoff_pareto_front_names_the_undominated_rows() -> None:
     """Constructed rows whose front is known: dominated rows are left out, ties on both are kept."""
-    from phasecollapse.run.reproduce import _tradeoff_lines
+    from phasecollapse.run.render import _tradeoff_lines
 
     def row(label: str, params: int, err: float, own_dense: int = 1000) -> dict:
         return {"name": label, "label": label, "err_mean": err, "cost": {"projection_params": params, "dense_projection_params": own_dense}}
@@ -267,7 +268,7 @@ def test_tradeoff_pareto_front_names_the_undominated_rows() -> None:
 def test_tradeoff_front_is_chosen_on_validation_when_every_row_has_it() -> None:
     """With validation errors the front and the gaps are read off them, never off the test errors
     (which here rank the other way)."""
-    from phasecollapse.run.reproduce import _tradeoff_lines
+    from phasecollapse.run.render import _tradeoff_lines
 
     def row(label: str, params: int, test: float, val: float | None) -> dict:
         return {"name": label, "label": label, "err_mean": test, "val_err_mean": val, "cost": {"projection_params": params, "dense_projection_params": 1000}}

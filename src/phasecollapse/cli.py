@@ -28,9 +28,17 @@ from . import __version__
 from .run.allocator import keep_freed_memory
 
 
+def not_a_file(out: Path) -> None:
+    """Raise a one-line error when ``out`` or a folder above it is a file."""
+    blocker = next((p for p in (out, *out.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise ValueError(f"cannot write results to {out}: {blocker} is a file, not a folder")
+
+
 def writable_dir(path: str) -> Path:
     """Create ``path`` and check it takes files, before any long computation writes there."""
     out = Path(path)
+    not_a_file(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".write_test"
@@ -43,9 +51,10 @@ def writable_dir(path: str) -> Path:
 
 def _train(args: argparse.Namespace) -> int:
     from .run.config import load_config
-    from .run.train import fit
+    from .run.train import fit, note_unused_root
 
     config = load_config(args.config, [*args.set, *([f"data.root={args.data_dir}"] if args.data_dir else [])])
+    note_unused_root(args.data_dir, config.data.dataset)
     summary = fit(config, resume=args.resume, overwrite=args.overwrite)
     print(json.dumps({k: summary[k] for k in ("model", "best_top1_err", "best_top5_err", "best_epoch", "wall_s")}, indent=2))
     return 0
@@ -72,6 +81,7 @@ def _models(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
+    writable_dir(args.out)
     run_demo(args.out, args.data_dir)
     return 0
 
@@ -80,6 +90,9 @@ def _analyze(args: argparse.Namespace) -> int:
     from .analysis import report
 
     out = writable_dir(args.out)
+    if args.data_dir and (args.study not in ("translation", "symmetry") or args.data == "textures"):
+        why = "the textures data set is generated, not read" if args.study in ("translation", "symmetry") else f"analyze {args.study} reads the data set of each checkpoint's config"
+        print(f"phasecollapse analyze: note: --data-dir {args.data_dir} is unused: {why}", file=sys.stderr)
     if args.samples is not None and args.samples < 1:
         raise ValueError(f"--samples must be a positive number of images, got {args.samples}")
     n = {} if args.samples is None else {"samples": args.samples}
@@ -104,6 +117,10 @@ def _analyze(args: argparse.Namespace) -> int:
 def _reproduce(args: argparse.Namespace) -> int:
     from .run.reproduce import reproduce
 
+    if args.table_only:
+        not_a_file(Path(args.out))  # and create nothing: a table with no finished run is not written
+    else:
+        writable_dir(args.out)
     reproduce(args.table, args.budget, args.only, args.out, args.data_dir, train=not args.table_only, settings=args.set)
     return 0
 
@@ -185,9 +202,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     keep_freed_memory()
     try:
+        data_dir = getattr(args, "data_dir", None)
+        if data_dir and not Path(data_dir).is_dir():
+            raise ValueError(f"--data-dir {data_dir}: no such folder")
         return args.run(args)
     except (ValueError, TypeError, OSError, RuntimeError) as err:
-        print(f"phasecollapse {args.command}: error: {err}", file=sys.stderr)
+        message = f"{err.filename}: {err.strerror}" if isinstance(err, OSError) and err.filename and err.strerror else str(err)  # not "[Errno N] …"
+        print(f"phasecollapse {args.command}: error: {' '.join(line.strip() for line in message.splitlines() if line.strip())}", file=sys.stderr)
         return 2
 
 

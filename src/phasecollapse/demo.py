@@ -26,10 +26,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from .analysis.separation import block_features, fisher_ratio, ncm_error  # noqa: E402
+from .run.atomic import figure, json_file, text, write_files  # noqa: E402
 from .run.config import CONFIG_DIR, load_config  # noqa: E402
 from .data.transforms import as_model_input  # noqa: E402
 from .run.provenance import environment  # noqa: E402
-from .run.reproduce import short_commit  # noqa: E402
+from .run.render import markdown  # noqa: E402
 from .run.checkpoint import load_trained  # noqa: E402
 from .run.experiment import in_memory_splits  # noqa: E402
 from .run.train import fit  # noqa: E402
@@ -51,13 +52,7 @@ def committed_table2(path: Path = COMMITTED_TABLE2) -> str | None:
         return None
     record = json.loads(path.read_text())
     shown = path.relative_to(CHECKOUT) if path.is_relative_to(CHECKOUT) else path
-    lines = [f"Committed result, not run now: {record['title']} (`phasecollapse reproduce table2 --budget {record['budget']}`, {shown})",
-             f"| {'row':22} | ours (%) | poster (%) | seeds | epochs | machine | commit |"]
-    for r in record["rows"]:
-        poster = f"{r['poster_err']:.1f}" if r["poster_err"] is not None else "—"
-        spread = f" ± {r['err_spread']:.1f}" if r["err_spread"] is not None else ""
-        lines.append(f"| {r['label']:22} | {r['err_mean']:.1f}{spread} | {poster} | {len(r['seeds'])} | {r['epochs']} | {r['machine']} | {', '.join(short_commit(c) for c in r['commit'])} |")
-    return "\n".join(lines)
+    return f"Committed result, not run now ({shown}):\n" + markdown(record).rstrip()
 
 
 def _experiment(label: str, recipe: str, overrides: list[str], nonlinearity: str, out: Path) -> dict[str, Any]:
@@ -94,7 +89,8 @@ def _table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _plots(results: list[dict[str, Any]], out: Path) -> None:
+def _plots(results: list[dict[str, Any]]) -> tuple[plt.Figure, plt.Figure]:
+    """The learning curves and the class separation per block, as two figures."""
     datasets = list(dict.fromkeys(r["dataset"] for r in results))
     fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 3.6), squeeze=False)
     for ax, d in zip(axes[0], datasets):
@@ -104,8 +100,7 @@ def _plots(results: list[dict[str, Any]], out: Path) -> None:
         ax.set(title=d, xlabel="epoch", ylabel="test error (%)", ylim=(0, 100))
         ax.legend()
     fig.tight_layout()
-    fig.savefig(out / "learning_curves.png", dpi=120)
-    plt.close(fig)
+    curves = fig
     fig, axes = plt.subplots(2, len(datasets), figsize=(5 * len(datasets), 6.4), squeeze=False)
     for col, d in enumerate(datasets):
         for r in (r for r in results if r["dataset"] == d):
@@ -116,8 +111,7 @@ def _plots(results: list[dict[str, Any]], out: Path) -> None:
         axes[1, col].set(xlabel="block", ylabel="nearest-class-mean error (%)", ylim=(0, 100))
         axes[0, col].legend()
     fig.tight_layout()
-    fig.savefig(out / "separation.png", dpi=120)
-    plt.close(fig)
+    return curves, fig
 
 
 def run_demo(out_dir: str | os.PathLike[str] = "demo_output", cifar10_root: str | None = None, overrides: list[str] | None = None) -> list[dict[str, Any]]:
@@ -136,10 +130,14 @@ def run_demo(out_dir: str | os.PathLike[str] = "demo_output", cifar10_root: str 
     committed = committed_table2()
     if committed:
         table += "\n\n" + committed
-    _plots(results, out)
+    curves, separation = _plots(results)
     wall = time.perf_counter() - start
-    (out / "summary.md").write_text(f"# phasecollapse demo\n\n```\n{table}\n```\n\nWall time: {wall:.0f} s.\n")
-    (out / "summary.json").write_text(json.dumps({"results": results, "wall_s": wall, "environment": environment()}, indent=2))
+    try:  # the four files together, or none
+        summary = json_file({"results": results, "wall_s": wall, "environment": environment()}, out / "summary.json")
+        write_files({out / "summary.md": text(f"# phasecollapse demo\n\n```\n{table}\n```\n\nWall time: {wall:.0f} s.\n"), out / "summary.json": summary, out / "learning_curves.png": figure(curves), out / "separation.png": figure(separation)})
+    finally:
+        plt.close(curves)
+        plt.close(separation)
     print("\n" + table)
     print(f"\nPhase collapse (mod) separates the class means that complex soft-thresholding (cst) leaves at zero.\nWrote {out}/summary.md, summary.json, learning_curves.png, separation.png ({wall:.0f} s).")
     return results

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 from pathlib import Path
@@ -20,6 +19,8 @@ from ..layers.block import u_formula  # noqa: E402
 from ..layers.filters import filter_bank  # noqa: E402
 from ..models.lscat import CIFAR10_WIDTHS, IMAGENET_WIDTHS, LScat  # noqa: E402
 from ..models.resnet import ResNet  # noqa: E402
+from ..models.registry import full_options  # noqa: E402
+from ..run.atomic import figure, json_file, write_files  # noqa: E402
 from ..run.provenance import environment  # noqa: E402
 from ..run.checkpoint import load_trained  # noqa: E402
 from ..run.experiment import in_memory_splits  # noqa: E402
@@ -33,13 +34,16 @@ from .variability import lscat_stages, translation_variability  # noqa: E402
 
 
 def _write(out: Path, name: str, payload: dict[str, Any], fig: plt.Figure, started: float) -> None:
-    """``name``.json (payload, wall time since ``started`` = perf_counter() at the start, provenance) and ``name``.png."""
+    """``name``.json (payload, wall time since ``started`` = perf_counter() at the start, provenance)
+    and ``name``.png, both or neither (:func:`~phasecollapse.run.atomic.write_files`)."""
     out.mkdir(parents=True, exist_ok=True)
     record = {**payload, "wall_s": time.perf_counter() - started, "environment": environment()}
-    (out / f"{name}.json").write_text(json.dumps(record, indent=2))
-    fig.tight_layout()
-    fig.savefig(out / f"{name}.png", dpi=120)
-    plt.close(fig)
+    try:
+        record_file = json_file(record, out / f"{name}.json")
+        fig.tight_layout()
+        write_files({out / f"{name}.json": record_file, out / f"{name}.png": figure(fig)})
+    finally:
+        plt.close(fig)
     print(f"wrote {out / name}.json and {out / name}.png")
 
 
@@ -167,7 +171,9 @@ def separation(out: Path, checkpoints: list[str], samples: int = 1024, probe: bo
 
 
 def _network_label(config: Any) -> str:
-    return f"{config.model.name} ({config.model.options.get('nonlinearity', 'mod')})"
+    """The model's name and its non-linearity (the option, else the model's default: ReLU for a ResNet)."""
+    nonlinearity = full_options(config.model.name, config.model.options).get("nonlinearity")
+    return config.model.name + (f" ({nonlinearity})" if nonlinearity else "")
 
 
 def _splits(config: Any, samples: int) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:

@@ -18,12 +18,12 @@ is timed is what ``phasecollapse train`` runs.
 Each side runs in its own spawned process (so peak memory is its own), both with the same
 allocator setting (:func:`~phasecollapse.allocator.keep_freed_memory`): images/s is the median
 over the timed steps after warm-up. JSON and Markdown go to ``results/bench/`` with the
-machine description; the last line printed is ``speedup: X.Xx``.
+machine description, both or neither (:func:`~phasecollapse.run.atomic.write_files`); the
+last line printed is ``speedup: X.Xx``.
 """
 
 from __future__ import annotations
 
-import json
 import multiprocessing as mp
 import resource
 import statistics
@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from ..run.allocator import keep_freed_memory
+from ..run.atomic import json_file, text, write_files
 from ..run.config import Config, load_config
 from ..run.provenance import environment
 from ..run.train import memory_format
@@ -136,7 +137,7 @@ def _report(kind: str, title: str, params: dict[str, Any], results: list[dict[st
     record = {"benchmark": kind, **params, "results": results, "speedup": speedup, "wall_s": wall, "environment": env}
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{kind}_{params.get('model', 'scat')}_b{params['batch_size']}_{'cuda' if env['gpu'] and params['device'] != 'cpu' else 'cpu'}"
-    (out_dir / f"{stem}.json").write_text(json.dumps(record, indent=2))
+    record_file = json_file(record, out_dir / f"{stem}.json")
     lines = [
         f"# {title}",
         "",
@@ -149,7 +150,7 @@ def _report(kind: str, title: str, params: dict[str, Any], results: list[dict[st
         "",
         f"Speedup: {speedup:.1f}x",
     ]
-    (out_dir / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    write_files({out_dir / f"{stem}.json": record_file, out_dir / f"{stem}.md": text("\n".join(lines) + "\n")})
     print("\n".join(lines[5:-2]))
     print(f"wrote {out_dir / stem}.json and .md")
     print(f"speedup: {speedup:.1f}x")

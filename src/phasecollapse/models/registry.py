@@ -80,6 +80,13 @@ def check_options(name: str, options: dict[str, object]) -> None:
         raise ValueError(f"model {name!r} has no option(s) {unknown}; its options: {allowed}")
 
 
+def full_options(name: str, options: dict[str, object]) -> dict[str, object]:
+    """``options`` with the defaults of the options it leaves out (tuples as lists, as TOML
+    gives them), so that an option set to its default compares equal to one left out."""
+    defaults = {k: list(p.default) if isinstance(p.default, tuple) else p.default for k, p in inspect.signature(_MODELS[name]).parameters.items() if p.default is not p.empty}
+    return {**defaults, **options}
+
+
 def create_model(name: str, **options: object) -> nn.Module:
     """Build a registered model; unknown names or options raise ValueError naming the choices."""
     check_options(name, options)

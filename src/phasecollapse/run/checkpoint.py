@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from ..models.registry import NAMING, migrate_name
+from .atomic import write_files
 from .config import Config, from_dict
 from .experiment import build_model
 
@@ -63,17 +64,14 @@ def checksum(state: dict[str, Any]) -> str:
 
 
 def save_atomic(obj: dict[str, Any], path: str | os.PathLike[str]) -> None:
-    """Add the checksum, torch.save to a temporary file in the same directory, fsync, then
-    rename over ``path`` (a kill at any point leaves the previous file or the new one)."""
+    """Add the checksum and torch.save through :func:`~phasecollapse.run.atomic.write_files`
+    (temporary file in the same directory, fsync, rename: a kill at any point leaves the
+    previous file or the new one; a failed write removes the temporary and raises
+    :class:`~phasecollapse.run.atomic.WriteError` naming the file and the likely cause)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     obj = {**obj, "checksum": checksum(obj)}
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("wb") as f:
-        torch.save(obj, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_files({path: lambda f: torch.save(obj, f)})
 
 
 def load(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -86,9 +84,16 @@ def load(path: str | os.PathLike[str], map_location: str | torch.device = "cpu")
     except Exception as err:  # any failure of the (code-free) unpickler means a bad file
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CheckpointError(f"checkpoint {path} is corrupted or not a torch checkpoint ({type(err).__name__}: {first})") from err
-    if not isinstance(ckpt, dict) or ckpt.get("format") not in NAMING_OF_FORMAT or any(k not in ckpt for k in REQUIRED):
-        found = ckpt.get("format") if isinstance(ckpt, dict) else type(ckpt).__name__
+    found = ckpt.get("format") if isinstance(ckpt, dict) else type(ckpt).__name__
+    if isinstance(found, str) and found.startswith("phasecollapse-checkpoint-v") and found not in NAMING_OF_FORMAT:
+        number = found.rsplit("-v", 1)[1]
+        age = "an older" if number.isdigit() and int(number) < int(FORMAT.rsplit("-v", 1)[1]) else "another"
+        raise CheckpointError(f"{path} is a phasecollapse checkpoint of {age} format ({found!r}); this version reads {', '.join(map(repr, NAMING_OF_FORMAT))}: use it with the version that wrote it, or retrain")
+    if not isinstance(ckpt, dict) or found not in NAMING_OF_FORMAT:
         raise CheckpointError(f"{path} is not a phasecollapse checkpoint of format {FORMAT!r} with keys {REQUIRED} (found format {found!r})")
+    missing = [k for k in REQUIRED if k not in ckpt]
+    if missing:
+        raise CheckpointError(f"checkpoint {path} lacks {', '.join(missing)}: it is incomplete or was not written by phasecollapse")
     if ckpt["checksum"] != checksum(ckpt):
         raise CheckpointError(f"checkpoint {path} is corrupted: its checksum does not match its contents")
     return {**ckpt, "config": migrate_config(ckpt["config"], NAMING_OF_FORMAT[ckpt["format"]])}
@@ -119,11 +124,30 @@ def evaluated_state(ckpt: dict[str, Any]) -> dict[str, Any]:
     return {k.removeprefix("module."): v for k, v in ckpt["ema"].items() if k.startswith("module.")}
 
 
+def stored_config(ckpt: dict[str, Any], path: str | os.PathLike[str]) -> Config:
+    """The config a checkpoint stores; a key or value this version refuses is named as the
+    checkpoint's, not as an option given now."""
+    try:
+        return from_dict(ckpt["config"])
+    except ValueError as err:
+        raise CheckpointError(f"the config stored in checkpoint {path} is not valid for this version: {err}") from err
+
+
+def check_finite(state: dict[str, Any], path: str | os.PathLike[str]) -> None:
+    """Raise CheckpointError naming the first weight or buffer holding NaN or infinite values."""
+    for name, t in state.items():
+        if isinstance(t, torch.Tensor) and (t.is_floating_point() or t.is_complex()) and not bool(torch.isfinite(t).all()):
+            bad = int((~torch.isfinite(t)).sum())
+            raise CheckpointError(f"checkpoint {path}: {name} holds {bad} NaN or infinite values of {t.numel()} (the run diverged?); nothing is evaluated or analysed with it")
+
+
 def load_trained(path: str | os.PathLike[str]) -> tuple[torch.nn.Module, Config]:
     """The model of a checkpoint with the weights its run evaluated (:func:`evaluated_state`; eval
-    mode, CPU) and its config."""
+    mode, CPU) and its config; refuses non-finite weights or buffers (:func:`check_finite`)."""
     ckpt = load(path)
-    config = from_dict(ckpt["config"])
+    config = stored_config(ckpt, path)
     model = build_model(config)
-    load_model_state(model, evaluated_state(ckpt), path)
+    state = evaluated_state(ckpt)
+    check_finite(state, path)
+    load_model_state(model, state, path)
     return model.eval(), config

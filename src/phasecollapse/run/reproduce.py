@@ -42,10 +42,11 @@ from typing import Any
 
 from ..layers.block import u_formula
 from ..models.registry import migrate_name
+from . import render
+from .atomic import figure, json_file, text, write_files
 from .config import CONFIG_DIR, UNHASHED, Config, config_hashes, load_config
 from .provenance import environment
 
-KINDS = ("poster", "tradeoff", "curve")
 BUDGETS = ("cpu", "paper")
 
 
@@ -101,8 +102,8 @@ def table_kind(table: str, config_dir: Path = CONFIG_DIR) -> str:
     """``"poster"`` (ours against the poster's numbers), ``"tradeoff"`` (error against model cost)
     or ``"curve"`` (test error epoch by epoch, against epochs and training time)."""
     kind = _raw_table(table, config_dir)[1].get("kind", "poster")
-    if kind not in KINDS:
-        raise ValueError(f"table {table}: kind must be one of {KINDS}, got {kind!r}")
+    if kind not in render.KINDS:
+        raise ValueError(f"table {table}: kind must be one of {render.KINDS}, got {kind!r}")
     return kind
 
 
@@ -213,199 +214,17 @@ def _summary_row(row: Row, seeds: list[int], runs: list[dict[str, Any]], tradeof
     }
 
 
-def _order_lines(rows: list[dict[str, Any]]) -> list[str]:
-    """Our rows ranked by error beside the poster's ranking of the same rows, and every pair the
-    two rankings put in opposite order (rows without a poster number are left out)."""
-    ranked = [r for r in rows if r["poster_err"] is not None]
-    if len(ranked) < 2:
-        return []
-    ours = " < ".join(r["label"] for r in sorted(ranked, key=lambda r: r["err_mean"]))
-    poster = " < ".join(r["label"] for r in sorted(ranked, key=lambda r: r["poster_err"]))
-    flips = [
-        f"{a['label']} ({a['err_mean']:.2f} %) beats {b['label']} ({b['err_mean']:.2f} %) here; the poster has the opposite ({a['poster_err']} vs {b['poster_err']} %)"
-        for a in ranked
-        for b in ranked
-        if a["err_mean"] < b["err_mean"] and a["poster_err"] > b["poster_err"]
-    ]
-    lines = ["", f"Ours, lowest error first: {ours}.", f"Poster: {poster}."]
-    return lines + ([f"- Order differs: {f}." for f in flips] if flips else ["Same order."])
-
-
-def _dense(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The trade-off's reference, the row named ``dense`` (the paper's dense P_j at the table's
-    widths), if it has run. Other rows may have dense P_j too (a thinner network: the null model
-    that saves P_j parameters without any structure); they are compared with it like the rest."""
-    return next((r for r in rows if r["name"] == "dense"), None)
-
-
-def _against(r: dict[str, Any], dense: dict[str, Any]) -> tuple[float, float]:
-    """Row r against the reference dense row: (how many times fewer P_j parameters, error
-    difference in points)."""
-    return dense["cost"]["projection_params"] / r["cost"]["projection_params"], r["err_mean"] - dense["err_mean"]
-
-
-def _tradeoff_lines(rows: list[dict[str, Any]]) -> list[str]:
-    """The dense row's error, and the Pareto front: the rows that no other row beats on both
-    P_j parameters and error, each with its saving and its error against dense."""
-    dense = _dense(rows)
-    if dense is None or len(rows) < 2:
-        return []
-    on = "val_err_mean" if all(r.get("val_err_mean") is not None for r in rows) else "err_mean"  # choose on validation when held out
-
-    def point(r: dict[str, Any]) -> tuple[int, float]:
-        return r["cost"]["projection_params"], r[on]
-
-    def dominated(r: dict[str, Any]) -> bool:  # another point no worse on both and not equal (so not r itself)
-        n, e = point(r)
-        return any(m <= n and f <= e and (m, f) != (n, e) for m, f in map(point, rows))
-
-    front = sorted((r for r in rows if not dominated(r)), key=point)
-
-    def cell(r: dict[str, Any]) -> str:
-        saving = dense["cost"]["projection_params"] / r["cost"]["projection_params"]
-        return f"{r['label']} ({r[on]:.2f} %" + ("" if r is dense else f", {saving:.1f}× fewer P_j parameters, {r[on] - dense[on]:+.2f} points") + ")"
-
-    which = "validation error" if on == "val_err_mean" else "test error"
-    cells = [cell(r) for r in front]
-    return ["", f"Dense P_j: {dense[on]:.2f} % {which} with {dense['cost']['projection_params']:,} P_j parameters.", f"Pareto front by {which} (no other row has both fewer P_j parameters and a lower {which}), fewest parameters first: " + "; ".join(cells) + "."]
-
-
-def _cell_text(text: str) -> str:
-    """``text`` for a Markdown table cell: its pipes escaped (a label such as "|Δθ| ≤ 1")."""
-    return text.replace("|", "\\|")
-
-
-def short_commit(commit: str) -> str:
-    """A commit as 7 hex digits, keeping its ``-dirty`` mark (the tree differed from it)."""
-    return commit[:7] + ("-dirty" if "-dirty" in commit else "")
-
-
 def write_table(table: str, title: str, budget: str, rows: list[dict[str, Any]], out: Path, wall_s: float, kind: str = "poster") -> None:
-    """``OUT/TABLE.json``, ``.md`` and ``.png`` from the finished rows (``kind``: see :func:`table_kind`)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    """``OUT/TABLE.json`` (the record), ``.md`` and ``.png`` (:mod:`.render`) from the finished
+    rows, written together (:func:`~phasecollapse.run.atomic.write_files`): all three or none."""
     import matplotlib.pyplot as plt
 
-    record = {"table": table, "title": title, "budget": budget, "rows": rows, "wall_s": wall_s, "environment": environment()}
-    (out / f"{table}.json").write_text(json.dumps(record, indent=2))
-
-    def cell(r: dict[str, Any]) -> str:
-        spread = f" ± {r['err_spread']:.2f}" if r["err_spread"] is not None else ""
-        return f"{r['err_mean']:.2f}{spread}"
-
-    validated = any(r.get("val_err_mean") is not None for r in rows)  # then choices are read off this column
-
-    def val_cell(r: dict[str, Any]) -> str:
-        if not validated:
-            return ""
-        return f" {r['val_err_mean']:.2f} |" if r.get("val_err_mean") is not None else " — |"
-
-    lines = [f"# {title}", "", f"Budget `{budget}`; command `{record['environment']['command']}`.", ""]
-    if kind == "tradeoff":
-        lines += [
-            "| row | test error (%) |" + (" validation error (%) |" if validated else "") + " vs dense (points) | P_j params | ÷ dense P_j | total params | MACs / image (M) | seeds | epochs | model options | wall time (min) | images/s | machine | commit |",
-            "|---|---|" + ("---|" if validated else "") + "---|---|---|---|---|---|---|---|---|---|---|---|",
-        ]
-        dense = _dense(rows)
-    else:
-        lines += [
-            "| row | ours: test error (%) | poster (%) |" + (" validation error (%) |" if validated else "") + " seeds | epochs | model options | wall time (min) | images/s | machine | commit |",
-            "|---|---|---|" + ("---|" if validated else "") + "---|---|---|---|---|---|---|",
-        ]
-    for r in rows:
-        walls = ", ".join(f"{w / 60:.0f}" for w in r["wall_s"])
-        speed = ", ".join(f"{v:.0f}" for v in r["images_per_s"] if v)
-        tail = f"{len(r['seeds'])} of {len(r['seeds_planned'])} | {r['epochs']} | `{json.dumps(r['options'])}` | {walls} | {speed} | {r['machine']} | {', '.join(short_commit(c) for c in r['commit'])} |"
-        if kind == "tradeoff":
-            c = r["cost"]
-            macs = f"{c['macs'] / 1e6:.1f}" if c["macs"] is not None else "—"
-            saving = delta = "—"
-            if dense is not None:
-                times, points = _against(r, dense)
-                saving, delta = f"{times:.2f}", f"{points:+.2f}"
-            lines.append(f"| {_cell_text(r['label'])} | {cell(r)} |{val_cell(r)} {delta} | {c['projection_params']:,} | {saving} | {c['params']:,} | {macs} | {tail}")
-        else:
-            poster = f"{r['poster_err']:.1f}" if r["poster_err"] is not None else "—"
-            lines.append(f"| {_cell_text(r['label'])} | {cell(r)} | {poster} |{val_cell(r)} {tail}")
-    notes = [f"- {r['label']}: {r['note']}" for r in rows if r["note"]]
-    if notes:
-        lines += ["", *notes]
-    if kind == "poster":
-        lines += _order_lines(rows)
-    if kind == "tradeoff":
-        lines += _tradeoff_lines(rows)
-    (out / f"{table}.md").write_text("\n".join(lines) + "\n")
-
-    if kind == "tradeoff":
-        _plot_tradeoff(title, budget, rows, out / f"{table}.png")
-        return
-    if kind == "curve":
-        _write_curves(title, rows, out / f"{table}.md", out / f"{table}.png")
-        return
-    fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(rows)), 3.8))
-    xs = range(len(rows))
-    ax.bar([x - 0.2 for x in xs], [r["err_mean"] for r in rows], 0.4, yerr=[r["err_spread"] or 0 for r in rows], label=f"ours ({budget} budget)")
-    ax.bar([x + 0.2 for x in xs], [r["poster_err"] or 0 for r in rows], 0.4, label="poster (300 epochs, full width)")
-    ax.set_xticks(list(xs), [r["label"] for r in rows], rotation=30, ha="right", fontsize=8)
-    ax.set(ylabel="CIFAR-10 test error (%)", title=title)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / f"{table}.png", dpi=120)
-    plt.close(fig)
-
-
-def _write_curves(title: str, rows: list[dict[str, Any]], md: Path, png: Path) -> None:
-    """Append the epoch-by-epoch test errors to ``md``; plot them against epochs and against the
-    cumulative training time of each run (on its own machine, named in the legend)."""
-    import matplotlib.pyplot as plt
-
-    epochs = sorted({p["epoch"] for r in rows for p in r["curve"]})
-    by_row = [{p["epoch"]: p for p in r["curve"]} for r in rows]
-    lines = ["", "Test error (%) after each epoch (cumulative training time, min, on the row's machine):", ""]
-    lines += ["| epoch | " + " | ".join(_cell_text(r["label"]) for r in rows) + " |", "|---" * (len(rows) + 1) + "|"]
-    for e in epochs:
-        cells = [f"{c[e]['test_top1_err']:.2f} ({c[e]['elapsed_s'] / 60:.1f})" if e in c else "—" for c in by_row]
-        lines.append(f"| {e} | " + " | ".join(cells) + " |")
-    md.write_text(md.read_text() + "\n".join(lines) + "\n")
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
-    for r in rows:
-        a.plot([p["epoch"] for p in r["curve"]], [p["test_top1_err"] for p in r["curve"]], "o-", ms=3, label=r["label"])
-        b.plot([p["elapsed_s"] / 60 for p in r["curve"]], [p["test_top1_err"] for p in r["curve"]], "o-", ms=3, label=f"{r['label']} ({r['machine']})")
-    a.set(xlabel="epoch", ylabel="CIFAR-10 test error (%)", title=title)
-    b.set(xlabel="training time (min, each run's machine)")
-    a.legend(fontsize=7)
-    b.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
-
-
-def _plot_tradeoff(title: str, budget: str, rows: list[dict[str, Any]], path: Path) -> None:
-    """Test error against P_j parameters (log scale), one numbered marker per row, the numbers
-    named in the legend: the reference dense P_j a star, dense P_j of thinner networks open
-    squares, structured P_j dots; the target region of issue #14 shaded."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(9, 4.4))
-    dense_row = _dense(rows)
-    for i, r in enumerate(rows, 1):
-        c, dense = r["cost"], r is dense_row
-        thinner = not dense and c["projection_params"] == c["dense_projection_params"]
-        style = {"fmt": "*", "ms": 12, "color": "k"} if dense else {"fmt": "s", "ms": 7, "color": "k", "mfc": "white"} if thinner else {"fmt": "o", "ms": 6}
-        ax.errorbar(c["projection_params"], r["err_mean"], yerr=r["err_spread"] or 0, capsize=3, label=f"{i}: {r['label']}", **style)
-        ax.annotate(str(i), (c["projection_params"], r["err_mean"]), textcoords="offset points", xytext=(4, 3), fontsize=7)
-        if dense:
-            ax.axhline(r["err_mean"], color="k", lw=0.8, ls="--")
-    if dense_row is not None:  # issue #14's target: ≥ 5× fewer P_j parameters at ≤ 1 point more error
-        left = min(r["cost"]["projection_params"] for r in rows) / 1.2
-        ax.fill_between([left, dense_row["cost"]["projection_params"] / 5], dense_row["err_mean"] - 0.5, dense_row["err_mean"] + 1, color="g", alpha=0.1, lw=0, label="target: ≥ 5× fewer, ≤ 1 point more")
-    ax.set(xscale="log", xlabel="P_j parameters (real scalars, all blocks)", ylabel="test error (%)", title=f"{title}\n({budget} budget; ★ dense, □ dense in a thinner network, ● structured)")
-    ax.title.set_fontsize(9)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    record = {"table": table, "title": title, "budget": budget, "kind": kind, "rows": rows, "wall_s": wall_s, "environment": environment()}
+    fig = render.figure(record)
+    try:
+        write_files({out / f"{table}.json": json_file(record, out / f"{table}.json"), out / f"{table}.md": text(render.markdown(record)), out / f"{table}.png": figure(fig)})
+    finally:
+        plt.close(fig)
 
 
 def reproduce(table: str, budget: str = "cpu", only: list[str] | None = None, out: str | Path = "results/reproduce", data_dir: str | None = None, config_dir: Path = CONFIG_DIR, train: bool = True, settings: list[str] = ()) -> list[dict[str, Any]]:  # type: ignore[assignment]
@@ -444,8 +263,11 @@ def reproduce(table: str, budget: str = "cpu", only: list[str] | None = None, ou
 
 
 def _write_finished(table: str, title: str, budget: str, out: Path, data_dir: str | None, config_dir: Path, started: float) -> list[dict[str, Any]]:
-    out.mkdir(parents=True, exist_ok=True)
+    """Write the table of every run finished so far; with none, write nothing and raise."""
     finished = _all_finished(table, budget, out, data_dir, config_dir)  # with --only: every row finished so far
+    if not finished:
+        raise ValueError(f"{table}: no finished run under {out / 'runs' / budget}, so no table is written ({out / table}.md and .json are left as they are)")
+    out.mkdir(parents=True, exist_ok=True)
     write_table(table, title, budget, finished, out, time.perf_counter() - started, table_kind(table, config_dir))
     return finished
 

@@ -5,7 +5,10 @@
 ``out_dir/metrics.jsonl``, ``metrics.csv`` and TensorBoard (when installed), and writes
 ``last.pt`` / ``best.pt`` atomically. ``resume=True`` continues from ``last.pt`` exactly:
 model, optimiser, scheduler, epoch, best metrics and RNG states are restored, and each epoch's
-data order and augmentation come from generators seeded by (seed, epoch).
+data order and augmentation come from generators seeded by (seed, epoch). A run holds its
+out_dir for its whole length (an ``flock`` on ``out_dir/.lock``, :func:`claim_out_dir`): a
+second run into it is refused at once. Every file other than the appended metrics is written
+atomically (:mod:`.atomic`).
 
 Under ``torchrun`` the model is wrapped in DDP (gloo on CPU, NCCL on CUDA); the global batch
 is split across ranks (Std and BN use per-rank statistics, like the authors' DataParallel,
@@ -16,10 +19,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import fcntl
+import io
 import json
 import math
 import os
 import shutil
+import socket
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -33,8 +39,9 @@ from tqdm import tqdm
 
 from ..layers.block import u_formula
 from ..models.lscat import LScat
-from ..models.registry import NAMING
+from ..models.registry import NAMING, full_options
 from . import checkpoint, distributed
+from .atomic import write_json, write_text
 from .config import Config, apply_override, config_hash, from_dict
 from .experiment import build_loaders, build_model, check_classes
 from .provenance import environment
@@ -210,9 +217,13 @@ RUN_FILES = ("last.pt", "best.pt", "results.json", "metrics.csv", "metrics.jsonl
 RESUME_MAY_CHANGE = {("train", "progress"), ("train", "compile"), ("train", "tensorboard"), ("train", "out_dir"), ("train", "device"), ("data", "root"), ("data", "download"), ("data", "workers")}
 
 
+#: The lock file of a run's out_dir (see :func:`claim_out_dir`).
+LOCK = ".lock"
+
+
 def prepare_out_dir(out_dir: Path, resume: bool, overwrite: bool) -> None:
     """Refuse to start a fresh run over an existing one (unless ``overwrite``, which deletes its
-    files first), and check that out_dir is writable before any work is done."""
+    files first) and a ``resume`` without a checkpoint."""
     present = [name for name in RUN_FILES if (out_dir / name).exists()]
     if resume and not (out_dir / "last.pt").exists():
         raise FileNotFoundError(f"--resume: no checkpoint to resume from in {out_dir} (last.pt is missing)")
@@ -222,13 +233,43 @@ def prepare_out_dir(out_dir: Path, resume: bool, overwrite: bool) -> None:
         for name in present:
             (out_dir / name).unlink()
         shutil.rmtree(out_dir / "tensorboard", ignore_errors=True)
+
+
+@contextlib.contextmanager
+def claim_out_dir(out_dir: Path, resume: bool, overwrite: bool) -> Iterator[None]:
+    """Hold ``out_dir`` for the run: create it, take an exclusive ``flock`` on ``out_dir/.lock``
+    (which then names the holder's process and host) before looking at its files, then
+    :func:`prepare_out_dir`. A second run into the folder is refused at once, naming the holder;
+    the lock ends with its process, so the file a killed run leaves blocks nothing. A run that
+    fails before writing a file removes the folders it created."""
+    if resume and overwrite:
+        raise ValueError(f"--resume and --overwrite exclude each other: --resume continues the run in {out_dir}, --overwrite deletes it")
+    created = [p for p in (out_dir, *out_dir.parents) if not p.exists()]  # deepest first
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / f".write_test_{os.getpid()}"
-        probe.write_text("")
-        probe.unlink()
+        lock = (out_dir / LOCK).open("a+")
     except OSError as err:
         raise ValueError(f"cannot write the run's files to {out_dir}: {err.strerror or err}") from err
+    with lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            raise ValueError(f"{out_dir} is in use by another run ({lock.read().strip() or 'a process starting'}); wait for it to end, or choose another train.out_dir") from None
+        lock.truncate(0)
+        lock.write(f"process {os.getpid()} on {socket.gethostname()}\n")
+        lock.flush()
+        try:
+            prepare_out_dir(out_dir, resume, overwrite)
+            yield
+        except BaseException:
+            if created and all(p.name == LOCK for p in out_dir.iterdir()):  # nothing written: leave no empty folder
+                (out_dir / LOCK).unlink()
+                for folder in created:
+                    if any(folder.iterdir()):
+                        break
+                    folder.rmdir()
+            raise
 
 
 def _flatten(raw: dict[str, Any]) -> dict[tuple[str, str], Any]:
@@ -238,13 +279,16 @@ def _flatten(raw: dict[str, Any]) -> dict[tuple[str, str], Any]:
 def check_resume(saved: Config, config: Config, epochs_done: int, has_results: bool) -> list[str]:
     """The changes a ``--resume`` applies, as lines; raise ValueError naming every change it
     refuses (anything that alters the computation of the epochs done or to come, except
-    more epochs with a schedule that does not depend on their number). A run killed after its
-    last checkpoint but before results.json (``has_results`` False) may resume to write it."""
+    more epochs with a schedule that does not depend on their number; model options compare
+    with their defaults filled in, so an option set to its default is no change). A run killed
+    after its last checkpoint but before results.json (``has_results`` False) may resume to
+    write it."""
     before, after = _flatten(saved.to_dict()), _flatten(config.to_dict())
+    same_model = saved.model.name == config.model.name and full_options(saved.model.name, saved.model.options) == full_options(config.model.name, config.model.options)
     applied, refused = [], []
     for key in sorted(set(before) | set(after)):
         old, new = before.get(key), after.get(key)
-        if old == new:
+        if old == new or (key == ("model", "options") and same_model):
             continue
         change = f"{key[0]}.{key[1]}: {old!r} → {new!r}"
         if key in RESUME_MAY_CHANGE:
@@ -295,14 +339,15 @@ class MetricsLog:
         """Drop rows of epochs after ``epochs_done`` (written before a kill that lost their checkpoint)."""
         if self.jsonl.exists():
             rows = [line for line in self.jsonl.read_text().splitlines() if line.strip() and json.loads(line)["epoch"] <= epochs_done]
-            self.jsonl.write_text("".join(f"{line}\n" for line in rows))
+            write_text(self.jsonl, "".join(f"{line}\n" for line in rows))
         if self.csv.exists():
             with self.csv.open(newline="") as f:
                 kept = [r for r in csv.DictReader(f) if int(r["epoch"]) <= epochs_done]
-            with self.csv.open("w", newline="") as f:
-                writer = csv.DictWriter(f, CSV_FIELDS, extrasaction="ignore")
-                writer.writeheader()
-                writer.writerows(kept)
+            table = io.StringIO(newline="")
+            writer = csv.DictWriter(table, CSV_FIELDS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(kept)
+            write_text(self.csv, table.getvalue())
 
     def write(self, row: dict[str, float]) -> None:
         with self.jsonl.open("a") as f:
@@ -319,22 +364,22 @@ class MetricsLog:
 def fit(config: Config, resume: bool = False, overwrite: bool = False) -> dict[str, Any]:
     """Train (or resume) the configured experiment; returns the summary written to results.json.
 
-    A fresh run refuses an out_dir that holds a run unless ``overwrite``; ``resume`` continues
-    from its last.pt and refuses changed options that would alter the computation."""
+    A fresh run refuses an out_dir that holds a run unless ``overwrite``, and any run refuses an
+    out_dir another run is using; ``resume`` (never with ``overwrite``) continues from its
+    last.pt and refuses changed options that would alter the computation."""
     ctx = distributed.setup(config.train.device)
     try:
-        return _fit(config, ctx, resume, overwrite)
+        with claim_out_dir(Path(config.train.out_dir), resume, overwrite) if ctx.is_main else contextlib.nullcontext():  # rank 0 holds the folder
+            return _fit(config, ctx, resume)
     finally:
         distributed.teardown()
 
 
-def _fit(config: Config, ctx: distributed.Context, resume: bool, overwrite: bool) -> dict[str, Any]:
+def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, Any]:
     provenance = environment()  # at the start: the code that runs, not the tree at the end
     out_dir = Path(config.train.out_dir)
     if ctx.is_main and config.train.precision == "bf16" and ctx.device.type == "cpu" and not provenance["cpu_bf16"]:
         print(f"warning: train.precision = 'bf16' on a CPU without native bf16 ({provenance['cpu']}, {provenance['cpu_capability']}): its matrix products are emulated, about 100× slower than fp32; train.precision = 'fp32' trains far faster here (another run: precision is part of the config hash)", file=sys.stderr)
-    if ctx.is_main:
-        prepare_out_dir(out_dir, resume, overwrite)
     torch.manual_seed(config.train.seed)
     model = build_model(config)
     check_classes(model, config)
@@ -358,7 +403,7 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool, overwrite: bool
         for key in ("optimizer", "scheduler", "best", "rng", *(() if ema is None else ("ema",))):
             if key not in ckpt:
                 raise checkpoint.CheckpointError(f"{path} has no {key} state: it can be evaluated or analysed, not resumed")
-        for change in check_resume(from_dict(ckpt["config"]), config, ckpt["epoch"], (out_dir / "results.json").exists()):
+        for change in check_resume(checkpoint.stored_config(ckpt, path), config, ckpt["epoch"], (out_dir / "results.json").exists()):
             print(f"--resume: applying {change}", file=sys.stderr)
         checkpoint.load_model_state(model, ckpt["model"], path)
         optimizer.load_state_dict(ckpt["optimizer"])
@@ -375,7 +420,7 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool, overwrite: bool
     net = maybe_compile(net, config)
     log = None
     if ctx.is_main:
-        (out_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+        write_json(out_dir / "config.json", config.to_dict())
         log = MetricsLog(out_dir, config.train.tensorboard, start_epoch)
     t0 = time.perf_counter()
     last_row: dict[str, float] = ckpt["metrics"] if resume else {}
@@ -443,13 +488,20 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool, overwrite: bool
         "segments": segments,
     }
     if ctx.is_main:
-        (out_dir / "results.json").write_text(json.dumps(summary, indent=2))
+        write_json(out_dir / "results.json", summary)
     return summary
+
+
+def note_unused_root(data_root: str | None, dataset: str) -> None:
+    """Say on stderr that a data root given for the textures data set is unused (they are generated)."""
+    if data_root and dataset == "textures":
+        print(f"note: the data folder {data_root} is unused: the textures data set is generated, not read", file=sys.stderr)
 
 
 def evaluate_checkpoint(path: str | Path, data_root: str | None = None, overrides: Iterable[str] = ()) -> dict[str, float]:
     """Evaluate a checkpoint's model on its test set (``data_root`` / overrides adjust the data)."""
     model, config = checkpoint.load_trained(path)
+    note_unused_root(data_root, config.data.dataset)
     raw = config.to_dict()
     if data_root:
         raw["data"]["root"] = data_root
