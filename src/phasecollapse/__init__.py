@@ -1,9 +1,9 @@
 """phasecollapse: phase-collapse networks (Guth, Zarka, Mallat, ICLR 2022).
 
-Building blocks: filter banks (:mod:`.filters`), the wavelet transform W (:mod:`.wavelet`),
-phase collapse and its phase-preserving alternatives (:mod:`.nonlinearities`), standardisation
-(:mod:`.standardization`), P_j (:mod:`.projection`), normalisation (:mod:`.normalization`),
-one learned-scattering block (:mod:`.block`). Complex maps are real pairs (:mod:`.complex`).
+Building blocks: filter banks (:mod:`.layers.filters`), the wavelet transform W (:mod:`.layers.wavelet`),
+phase collapse and its phase-preserving alternatives (:mod:`.layers.nonlinearities`), standardisation
+(:mod:`.layers.standardization`), P_j (:mod:`.layers.projection`), normalisation (:mod:`.layers.normalization`),
+one learned-scattering block (:mod:`.layers.block`). Complex maps are real pairs (:mod:`.layers.complex`).
 """
 
 from .layers.block import LScatBlock

@@ -1,6 +1,6 @@
 """What each block of a trained LScat computes, on a set of images, block after block.
 
-For block j with input x_{j−1} (x_0 the images), W x_{j−1} = [x_{j−1}∗φ ; x_{j−1}∗ψ_k] and:
+For block j with input x_{j−1} (x_0 the images), W x_{j−1} = [x_{j−1}∗φ ; x_{j−1}∗ψ_k] and::
 
     z_j   = x_{j−1}∗ψ_k            the wavelet coefficients, complex (N, L·C, H_j, W_j)
     ρ_j   = ρ(W x_{j−1}) with skip, ρ(z_j) without: the non-linearity's output (complex, or

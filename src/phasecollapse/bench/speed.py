@@ -16,7 +16,7 @@ is timed is what ``phasecollapse train`` runs.
 ``bench scat``: the order-2 scattering (J = 3, L = 8, 32×32) against Kymatio's torch backend.
 
 Each side runs in its own spawned process (so peak memory is its own), both with the same
-allocator setting (:func:`~phasecollapse.allocator.keep_freed_memory`): images/s is the median
+allocator setting (:func:`~phasecollapse.run.allocator.keep_freed_memory`): images/s is the median
 over the timed steps after warm-up. JSON and Markdown go to ``results/bench/`` with the
 machine description, both or neither (:func:`~phasecollapse.run.atomic.write_files`); the
 last line printed is ``speedup: X.Xx``.

@@ -1,6 +1,6 @@
 """A fixed matrix applied strip by strip, skipping the columns each strip does not reach.
 
-W's exact spatial operator T (:func:`phasecollapse.wavelet.spatial_operator`) maps the pixels
+W's exact spatial operator T (:func:`phasecollapse.layers.wavelet.spatial_operator`) maps the pixels
 of an image to the pixels of its filtered maps. Its rows come in groups (one output image row)
 and so do its columns (one input image row); as the filters are compact, an output row only
 reaches a band of input rows, cyclically: the reference filters the reflect-padded image by a

@@ -30,7 +30,7 @@ def check_feature_map(x: Tensor, name: str = "input") -> None:
     if x.is_complex():
         raise TypeError(
             f"{name} is a torch complex tensor ({x.dtype}); phasecollapse layers take real pairs: "
-            "convert with phasecollapse.complex.from_complex(z)"
+            "convert with phasecollapse.layers.complex.from_complex(z)"
         )
     if not x.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got {x.dtype}")

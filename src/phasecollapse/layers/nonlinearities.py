@@ -1,6 +1,6 @@
 """Point-wise non-linearities ρ: phase collapse and its phase-preserving alternatives (docs/faithfulness.md, *Non-linearities*).
 
-Complex non-linearities act on real pairs (B, 2C, H, W) (see :mod:`phasecollapse.complex`);
+Complex non-linearities act on real pairs (B, 2C, H, W) (see :mod:`phasecollapse.layers.complex`);
 real ones on real maps (B, C, H, W). Per-channel parameters have shape (C,) and broadcast
 over (B, H, W). Every ρ has finite gradients at 0: the modulus :func:`modulus` has gradient
 z/|z|, and 0 at z = 0, and z/|z| is computed as z/(|z| + ε) with the authors' ε = 1e-6

@@ -2,7 +2,7 @@
 
 W_j ∈ ℂ^{K×(Cc+Cr)} is stored as a real tensor of shape (K, Cc + Cr, 2) (real, imaginary),
 so weight decay acts on |W|². It is applied as one real 1×1 convolution (one matrix product)
-on the mixed layout (B, 2·Cc + Cr, H, W) (see :mod:`phasecollapse.standardization`):
+on the mixed layout (B, 2·Cc + Cr, H, W) (see :mod:`phasecollapse.layers.standardization`):
 
     complex input channel c:  [Re y; Im y] += [[Re W, −Im W], [Im W, Re W]] [Re v_c; Im v_c]
     real input channel c:     [Re y; Im y] += [Re W; Im W] v_c          (2 real MACs, not 4)

@@ -8,7 +8,7 @@ low-pass φ_J a Gaussian of σ = 0.8·2^{J−1}. Per input channel: 1 + JL + L²
 (217 for J = 3, L = 8; 417 for J = 4).
 
 Algorithm and filters follow the conventions of Kymatio's Scattering2D, our test oracle,
-computed from our own filter functions (:mod:`phasecollapse.filters`) and the spectral
+computed from our own filter functions (:mod:`phasecollapse.layers.filters`) and the spectral
 folding of the reference wavelet transform: reflection padding to
 P = (⌊(M + 2^J)/2^J⌋ + 1)·2^J, FFTs, filtering at decreasing resolutions (filters at
 resolution r are the low-frequency crop of the full-resolution multiplier to P/2^r), and a

@@ -1,7 +1,7 @@
 """Standardisation ``Std`` (authors' ``models/Standardization.py:32–122``): per-channel complex centring and scaling, no affine.
 
 Input layout ("mixed"): (B, 2·Cc + Cr, H, W) = Cc complex channels as real pairs
-(:mod:`phasecollapse.complex`) followed by Cr real channels. For each channel c, over (b, h, w):
+(:mod:`phasecollapse.layers.complex`) followed by Cr real channels. For each channel c, over (b, h, w):
 
     μ_c = E[U_c]                      (complex: real and imaginary means)
     v_c = E|U_c − μ_c|²               (a real scalar: Var Re + Var Im, no 2×2 whitening)

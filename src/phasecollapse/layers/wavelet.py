@@ -144,7 +144,7 @@ def spatial_operator(bank: FilterBank, M: int, N: int, complex_input: bool, odd_
 
 @lru_cache(maxsize=64)
 def banded_operator(bank: FilterBank, M: int, N: int, complex_input: bool, odd_size_quirk: bool = True, tolerance: float = 1e-5) -> BandedOperator:
-    """:func:`spatial_operator` as a :class:`~phasecollapse.banded.BandedOperator`.
+    """:func:`spatial_operator` as a :class:`~phasecollapse.kernels.banded.BandedOperator`.
 
     Row groups are output image rows (W'·n_out rows), column groups input image rows (N or 2N
     columns); entries whose strip loses at most ``tolerance`` of each row's L1 mass are dropped.
@@ -197,7 +197,7 @@ class Wavelet(nn.Module):
     """W: x ↦ (x∗φ, x∗ψ_0, …, x∗ψ_{L−1}), with one filter bank, optionally subsampled by 2.
 
     Args:
-        bank: the filter bank (:func:`phasecollapse.filters.filter_bank`).
+        bank: the filter bank (:func:`phasecollapse.layers.filters.filter_bank`).
         in_channels: C, the number of (real or complex) input channels.
         complex_input: whether x holds complex real pairs (B, 2C, H, W) or real maps (B, C, H, W).
         algorithm: ``"spatial"`` (the spatial operator: banded or dense matrix product on small

@@ -1,9 +1,10 @@
-"""Learned scattering networks, LScat (no skip) and LScat + skip (docs/faithfulness.md, *Which variant is LScat + skip*).
+"""Learned scattering networks, LScat (U = |W|x) and LScat + skip (U = [Wx, ρ(Wx)]) (docs/faithfulness.md, *Which variant is LScat + skip*).
 
-Φ(x) = x_J with x_j = N(P_j Std(U_j)) (:class:`~phasecollapse.block.LScatBlock`), followed by the
+Φ(x) = x_J with x_j = N(P_j Std(U_j)) (:class:`~phasecollapse.layers.block.LScatBlock`), followed by the
 linear head (BN + Linear on the whole final map). No biases inside the blocks.
 
-Presets (docs/faithfulness.md, *Presets and parameter totals*):
+Presets (docs/faithfulness.md, *Presets and parameter totals*)::
+
     CIFAR-10: 8 blocks, L = 4, K = 64, 128, 256, 512 ×5, banks F0/F1 from block 0, 32 → 2.
     ImageNet: 11 blocks, L = 8, K = 32, 64, 64, 128, 256, 512 ×5, 256, bank N then F0/F1,
               224 → 3 (the 7 → 6 odd-size quirk; 224 → 4 with ``odd_size_quirk=False``).

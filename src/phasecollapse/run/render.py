@@ -10,6 +10,7 @@ Pareto front) and ``curve`` (test error epoch by epoch).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 KINDS = ("poster", "tradeoff", "curve")
@@ -221,3 +222,50 @@ def _plot_tradeoff(title: str, budget: str, rows: list[dict[str, Any]]) -> Any:
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     return fig
+
+
+#: The README's headline: (table, row name, label) of the rows it shows.
+HEADLINE = (
+    ("table1", "scat", "Scat (fixed scattering)"),
+    ("table1", "lscat", "LScat, U = \\|W\\|x"),
+    ("table1", "lscat_skip", "LScat + skip, U = [Wx, ρ(Wx)]"),
+    ("table1", "resnet20", "ResNet-20"),
+    ("table2", "skip_mod", "LScat + skip, ρ = mod (phase collapse), 8 epochs"),
+    ("table2", "skip_cst", "LScat + skip, ρ = cst (phase-preserving), 8 epochs"),
+)
+README_MARKERS = ("<!-- headline: python -m phasecollapse.run.render README.md -->", "<!-- end headline -->")
+
+
+def headline(records: dict[str, dict[str, Any]]) -> str:
+    """The README's small results table: the :data:`HEADLINE` rows of the given table records
+    (rows not finished yet are left out), ours beside the poster's."""
+    lines = ["| CIFAR-10 test error (%) | ours, CPU budget | poster | seeds |", "|---|---|---|---|"]
+    for table, name, label in HEADLINE:
+        row = next((r for r in records.get(table, {}).get("rows", []) if r["name"] == name), None)
+        if row is None:
+            continue
+        spread = f" ± {row['err_spread']:.2f}" if row["err_spread"] is not None else ""
+        poster = f"{row['poster_err']:.1f}" if row["poster_err"] is not None else "—"
+        lines.append(f"| {label} | {row['err_mean']:.2f}{spread} | {poster} | {len(row['seeds'])} |")
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path, results: Path) -> str:
+    """Rewrite the headline block of ``readme`` (between :data:`README_MARKERS`) from
+    ``results/TABLE.json``; return the new text."""
+    start, end = README_MARKERS
+    text = readme.read_text()
+    if start not in text or end not in text:
+        raise ValueError(f"{readme} has no headline block ({start} … {end})")
+    records = {t: json.loads((results / f"{t}.json").read_text()) for t in {t for t, _, _ in HEADLINE} if (results / f"{t}.json").exists()}
+    before, rest = text.split(start, 1)
+    return before + start + "\n" + headline(records) + "\n" + end + rest.split(end, 1)[1]
+
+
+if __name__ == "__main__":  # python -m phasecollapse.run.render README.md
+    import sys
+
+    from .atomic import write_text
+
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "README.md")
+    write_text(target, update_readme(target, target.resolve().parent / "results" / "reproduce"))
