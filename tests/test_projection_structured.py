@@ -12,7 +12,7 @@ from phasecollapse.layers.block import LScatBlock
 from phasecollapse.layers.filters import filter_bank
 from phasecollapse.layers.projection import ComplexProjection
 from phasecollapse.layers.standardization import Standardization
-from phasecollapse.layers.structured_projection import LowRankProjection, ULayout, block_rank, tie_counts, tied_coordinates
+from phasecollapse.layers.structured_projection import LowRankProjection, ULayout, block_rank, tie_counts, shared_entry_coordinates
 from phasecollapse.models.complexity import complexity
 from phasecollapse.kernels.std_projection import factored_standardize_project
 from phasecollapse.layers.wavelet import fft_wavelet_transform
@@ -244,9 +244,9 @@ def test_orientation_coordinates_are_orthonormal() -> None:
     block = _layout_block(True, 8, 8, "orientation", orientation="toeplitz")
     w, q = block.proj.complex_weight().detach(), torch.view_as_complex(block.proj.weight.detach())
     torch.testing.assert_close(w.abs().square().sum(), q.abs().square().sum())
-    torch.testing.assert_close(tied_coordinates(block.proj.index, w), q)
+    torch.testing.assert_close(shared_entry_coordinates(block.proj.index, w), q)
     g = torch.randn(w.shape, dtype=torch.complex128)
-    qg = tied_coordinates(block.proj.index, g)
+    qg = shared_entry_coordinates(block.proj.index, g)
     assert float(qg.abs().square().sum()) < float(g.abs().square().sum())
     assert int(tie_counts(block.proj.index).sum()) == w.numel()
 

@@ -31,7 +31,7 @@ from torch import Tensor
 
 from ..layers.block import LScatBlock
 from ..layers.complex import to_complex
-from ..layers.structured_projection import SYMMETRIES, ULayout, orientation_index, tied_coordinates
+from ..layers.structured_projection import SYMMETRIES, ULayout, orientation_index, shared_entry_coordinates
 
 
 def singular_values(weight: Tensor) -> Tensor:
@@ -71,9 +71,9 @@ def energy_ranks(s: Tensor, fractions: tuple[float, ...] = (0.5, 0.9, 0.99)) -> 
 
 
 def shared_fraction(weight: Tensor, index: Tensor) -> float:
-    """‖Π(W)‖² / ‖W‖² for the tie classes ``index`` (K, N) of a structure."""
+    """‖Π(W)‖² / ‖W‖² for the classes of shared entries ``index`` (K, N) of a structure."""
     w = weight.detach().to(torch.complex128)
-    return float(tied_coordinates(index, w).abs().square().sum() / w.abs().square().sum())
+    return float(shared_entry_coordinates(index, w).abs().square().sum() / w.abs().square().sum())
 
 
 def shared_fraction_null(index: Tensor) -> float:

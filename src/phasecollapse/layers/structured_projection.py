@@ -49,7 +49,7 @@ An operator equivariant on the full turn has weights that depend on orientation 
 ``bandwidth`` b (optional): weights vanish where an orientation difference exceeds b steps
 (circular distance on cyclic indices).
 
-**Tied parameters** (``orientation``, ``grouped``): entry W[o, u] = q_t / √m_t for its tie class
+**Shared entries** (``orientation``, ``grouped``): entry W[o, u] = q_t / √m_t for its class of shared entries
 t = index[o, u] (m_t entries share it; −1: a structural zero). The q_t are orthonormal
 coordinates of the subspace of such matrices, so ‖W‖² = ‖q‖² (weight decay acts on ‖W‖², as
 for the dense P_j) and an SGD step on q is the dense step projected onto the subspace (Π).
@@ -144,7 +144,7 @@ class ULayout:
 
 
 def orientation_index(layout: ULayout, out_channels: int, symmetry: str = "half_plane", bandwidth: int | None = None, channel_orientation: str | None = None) -> tuple[Tensor, str]:
-    """(index (K, N) of tie classes, −1 for zeros; the outputs' orientation: "cyclic" or "toeplitz").
+    """(index (K, N) of the classes of shared entries, −1 for zeros; the outputs' orientation: "cyclic" or "toeplitz").
 
     ``channel_orientation``: None when the parent channels carry no orientation (block 0, or
     parents from a non-orientation P), else how theirs wraps ("cyclic" or "toeplitz").
@@ -194,31 +194,31 @@ def grouped_index(layout: ULayout, out_channels: int, groups: int) -> Tensor:
 
 
 def tie_counts(index: Tensor) -> Tensor:
-    """m_t: the number of entries of each tie class of ``index`` (D,)."""
+    """m_t: the number of entries of each class of shared entries of ``index`` (D,)."""
     return torch.bincount(index[index >= 0], minlength=int(index.max()) + 1)
 
 
-def tied_coordinates(index: Tensor, w: Tensor) -> Tensor:
+def shared_entry_coordinates(index: Tensor, w: Tensor) -> Tensor:
     """Orthonormal coordinates q (D,) of Π(w), the projection of a complex (K, N) matrix w onto
-    the matrices tied by ``index``: q_t = Σ_{index = t} w / √m_t, so ‖Π(w)‖ = ‖q‖."""
+    the matrices whose entries ``index`` shares: q_t = Σ_{index = t} w / √m_t, so ‖Π(w)‖ = ‖q‖."""
     inside = index >= 0
     total = torch.zeros(int(index.max()) + 1, dtype=w.dtype, device=w.device).index_add_(0, index[inside], w[inside])
     return total * tie_counts(index).to(w.real.dtype).rsqrt()
 
 
-def tied_matrix(index: Tensor, q: Tensor, scale: Tensor) -> Tensor:
+def shared_entry_matrix(index: Tensor, q: Tensor, scale: Tensor) -> Tensor:
     """The matrix of coordinates q (D, …): entry q_t·scale_t at index t (scale = 1/√m), 0 at −1."""
     entries = q * scale.view(-1, *[1] * (q.dim() - 1)).to(q.real.dtype if q.is_complex() else q.dtype)
     return torch.cat([entries, entries.new_zeros(1, *q.shape[1:])])[index]  # index −1 reads the appended zero
 
 
-class TiedProjection(Projection):
-    """P_j whose entries are tied by ``index`` (K, N): W[o, u] = q_t / √m_t, t = index[o, u]."""
+class SharedEntryProjection(Projection):
+    """P_j whose entries are shared by class, ``index`` (K, N): W[o, u] = q_t / √m_t, t = index[o, u]."""
 
     def __init__(self, complex_channels: int, real_channels: int, out_channels: int, index: Tensor, output_orientation: str | None = None) -> None:
         super().__init__(complex_channels, real_channels, out_channels)
         if index.shape != (out_channels, complex_channels + real_channels):
-            raise ValueError(f"tie index of shape {tuple(index.shape)} does not fit a {out_channels}×{complex_channels + real_channels} P_j")
+            raise ValueError(f"shared-entry index of shape {tuple(index.shape)} does not fit a {out_channels}×{complex_channels + real_channels} P_j")
         self.output_orientation = output_orientation
         scale = tie_counts(index).double().rsqrt()
         # Not a buffer: an EMA of the model (AveragedModel with buffers) would average it, and
@@ -226,8 +226,8 @@ class TiedProjection(Projection):
         self.index = index
         self.register_buffer("scale", scale.float(), persistent=False)
         g = torch.complex(torch.randn(index.shape, dtype=torch.float64), torch.randn(index.shape, dtype=torch.float64))
-        u, _, vh = torch.linalg.svd(tied_matrix(index, tied_coordinates(index, g), scale), full_matrices=False)
-        self.weight = nn.Parameter(torch.view_as_real(tied_coordinates(index, u @ vh)).float().contiguous())
+        u, _, vh = torch.linalg.svd(shared_entry_matrix(index, shared_entry_coordinates(index, g), scale), full_matrices=False)
+        self.weight = nn.Parameter(torch.view_as_real(shared_entry_coordinates(index, u @ vh)).float().contiguous())
 
     def _apply(self, fn, recurse=True):  # type: ignore[no-untyped-def]
         self.index = fn(self.index)  # moves with the module; dtype casts leave integer tensors alone
@@ -237,7 +237,7 @@ class TiedProjection(Projection):
         return f"{super().extra_repr()}, parameters={self.weight.shape[0]} complex"
 
     def pairs(self) -> Tensor:
-        return tied_matrix(self.index, self.weight, self.scale)
+        return shared_entry_matrix(self.index, self.weight, self.scale)
 
 
 class LowRankProjection(Projection):
@@ -291,6 +291,6 @@ def create_projection(spec: ProjectionSpec | str | dict[str, object], complex_ch
         return LowRankProjection(cc, cr, k, block_rank(spec.rank, k, cc + cr))
     if spec.kind == "grouped":
         assert spec.groups is not None
-        return TiedProjection(cc, cr, k, grouped_index(layout, k, spec.groups))
+        return SharedEntryProjection(cc, cr, k, grouped_index(layout, k, spec.groups))
     index, orientation = orientation_index(layout, k, spec.symmetry, spec.bandwidth, input_orientation)
-    return TiedProjection(cc, cr, k, index, orientation)
+    return SharedEntryProjection(cc, cr, k, index, orientation)

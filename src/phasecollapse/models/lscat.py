@@ -32,7 +32,7 @@ def tie_projections(blocks: Sequence[LScatBlock], groups: Sequence[Sequence[int]
     """Make every block of each group use the P_j of its first block (one set of weights).
 
     Raise ValueError naming the problem unless the groups are disjoint lists of ≥ 2 block
-    indices whose P_j have the same kind, shape and structure (tie index, orientation).
+    indices whose P_j have the same kind, shape and structure (index of shared entries, orientation).
     """
     if isinstance(groups, (str, bytes)) or not isinstance(groups, Sequence):
         raise ValueError(f"tied must be a list of lists of block indices, e.g. [[4, 5, 6, 7]], got {groups!r}")
@@ -53,13 +53,13 @@ def tie_projections(blocks: Sequence[LScatBlock], groups: Sequence[Sequence[int]
             a, b = getattr(first, "index", None), getattr(proj, "index", None)
             mismatch = _structure(proj) != _structure(first)
             if mismatch or (a is not None and not torch.equal(a, b)):
-                why = f"{_structure(first)} against {_structure(proj)}" if mismatch else "different tie indices"
+                why = f"{_structure(first)} against {_structure(proj)}" if mismatch else "different indices of shared entries"
                 raise ValueError(f"blocks {group[0]} and {j} cannot share P_j: {why}")
             blocks[j].proj = first
 
 
 def _structure(proj: nn.Module) -> tuple[object, ...]:
-    """What must agree for two blocks to share a P_j (besides a tie index): kind, sizes, shapes."""
+    """What must agree for two blocks to share a P_j (besides an index of shared entries): kind, sizes, shapes."""
     return type(proj).__name__, proj.extra_repr(), tuple(tuple(p.shape) for p in proj.parameters()), getattr(proj, "output_orientation", None)
 
 
