@@ -54,3 +54,12 @@ def test_demo_labels_the_committed_table2_and_skips_it_when_absent(tmp_path: Pat
     assert "| LScat + skip, ms       | 20.2 | — | 1 |" in text
     # The checkout's own table is named relative to the checkout, wherever it was cloned.
     assert "--budget cpu`, results/reproduce/table2.json)" in demo.committed_table2()
+
+
+def test_the_checkout_is_found_only_from_a_source_tree(tmp_path: Path) -> None:
+    assert demo.source_checkout() == Path(__file__).resolve().parents[1]
+    installed = tmp_path / "lib" / "site-packages" / "phasecollapse"
+    installed.mkdir(parents=True)
+    (tmp_path / "lib" / "pyproject.toml").write_text("")  # a checkout above the venv is not the package's
+    assert demo.source_checkout(installed) is None
+    assert demo.committed_table2(None) is None

@@ -1,9 +1,10 @@
 """The ``phasecollapse`` command line.
 
-    phasecollapse train CONFIG [--set section.key=value …] [--resume] [--data-dir DIR]
+    phasecollapse train CONFIG|PRESET [--set section.key=value …] [--resume] [--data-dir DIR]
     phasecollapse eval CHECKPOINT [--data-dir DIR] [--set …]
     phasecollapse reproduce table1|table2|table3|pj_tradeoff|recipe|curve [--budget cpu|paper] [--only ROW …]
     phasecollapse models
+    phasecollapse presets
     phasecollapse demo [--out DIR] [--data-dir DIR]
     phasecollapse bench train --model NAME --batch-size B --steps N | bench scat
     phasecollapse analyze translation [--data textures|cifar10] [--out DIR]
@@ -11,7 +12,8 @@
     phasecollapse analyze separation|variability|skip LSCAT_CHECKPOINT … [--out DIR]
     phasecollapse analyze relu [RESNET_CHECKPOINT] | operators LSCAT_CHECKPOINT [--out DIR]
 
-Experiments are config files (``configs/``); ``--set`` overrides any key, validated.
+Experiments are config files, or presets shipped in the package (``cifar10/lscat_skip``,
+``budget/textures``, … : ``phasecollapse presets``); ``--set`` overrides any key, validated.
 ``--data-dir`` names the data set's root in every subcommand (CIFAR-10: the folder holding
 ``cifar-10-batches-py``; default ``$PHASECOLLAPSE_CIFAR10_DIR``); it sets ``data.root``.
 Multi-GPU / multi-node: ``torchrun --nproc_per_node=N -m phasecollapse train CONFIG``.
@@ -66,6 +68,13 @@ def _models(args: argparse.Namespace) -> int:
         if args.params:
             line += f"  {sum(p.numel() for p in create_model(name).parameters()):,}"
         print(line)
+    return 0
+
+
+def _presets(args: argparse.Namespace) -> int:
+    from .run.config import list_presets
+
+    print("\n".join(list_presets()))
     return 0
 
 
@@ -127,7 +136,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"phasecollapse {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train the experiment of a config file")
-    t.add_argument("config", help="TOML config (see configs/)")
+    t.add_argument("config", help="a TOML config file, or a packaged preset when no such file exists (e.g. cifar10/lscat_skip, budget/textures; `phasecollapse presets` lists them)")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. optim.lr=0.05 (repeatable)")
     t.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")
     t.add_argument("--overwrite", action="store_true", help="start over in an OUT_DIR that holds a run (deletes its checkpoints, metrics and results)")
@@ -140,8 +149,8 @@ def parser() -> argparse.ArgumentParser:
     e.set_defaults(run=_eval)
     r = sub.add_parser("reproduce", help="run every row of a poster table (resumable), then write it beside the poster's numbers")
     r.add_argument("table", choices=["table1", "table2", "table3", "pj_tradeoff", "recipe", "curve"])
-    r.add_argument("--budget", choices=["cpu", "paper"], default="cpu", help="cpu: the budget recipes of configs/budget/ (default); paper: the paper's recipes (for a GPU)")
-    r.add_argument("--only", nargs="+", metavar="ROW", help="run only these rows (names in configs/reproduce/TABLE.toml)")
+    r.add_argument("--budget", choices=["cpu", "paper"], default="cpu", help="cpu: the packaged budget recipes, presets budget/… (default); paper: the paper's recipes (for a GPU)")
+    r.add_argument("--only", nargs="+", metavar="ROW", help="run only these rows (names in the packaged table definition phasecollapse/configs/reproduce/TABLE.toml)")
     r.add_argument("--out", default="results/reproduce", help="where the runs and the table go")
     r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting that leaves results unchanged (train.device, train.compile, data.workers, ...), repeatable")
     r.add_argument("--table-only", action="store_true", help="train nothing: write the table from the runs finished so far")
@@ -150,6 +159,8 @@ def parser() -> argparse.ArgumentParser:
     m = sub.add_parser("models", help="list the model registry")
     m.add_argument("--params", action="store_true", help="also print parameter counts (builds every model)")
     m.set_defaults(run=_models)
+    ps = sub.add_parser("presets", help="list the packaged config presets (for train CONFIG)")
+    ps.set_defaults(run=_presets)
     d = sub.add_parser("demo", help="phase collapse vs complex soft-thresholding on embedded textures (~3 min on 2 CPU cores)")
     d.add_argument("--out", default="demo_output", help="output directory for the table and plots")
     d.add_argument("--data-dir", default=None, help="CIFAR-10 root for an extra short run (default: $PHASECOLLAPSE_CIFAR10_DIR if set)")
