@@ -26,7 +26,8 @@ def test_phase_collapse_beats_soft_thresholding_on_textures(tmp_path: Path) -> N
         config = load_config(None, [*TINY_TEXTURES, f"model.options={{width_factor=0.0625, nonlinearity='{nl}'}}", f"train.out_dir={tmp_path / nl}"])
         errors[nl] = fit(config)["final"]["test_top1_err"]
     message = f"test error on textures: mod {errors['mod']:.1f} %, cst {errors['cst']:.1f} % (chance 75 %)"
-    assert errors["mod"] < 20, message
+    # mod after 3 epochs over seeds 0-5: 0-26 %, with the QR init as with the SVD one of 0.1.
+    assert errors["mod"] < 30, message
     assert errors["cst"] > errors["mod"] + 30, message
 
 
