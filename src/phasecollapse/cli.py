@@ -2,6 +2,7 @@
 
     phasecollapse train CONFIG|PRESET [--set section.key=value …] [--resume] [--data-dir DIR]
     phasecollapse eval CHECKPOINT [--data-dir DIR] [--set …]
+    phasecollapse export-weights CHECKPOINT --name NAME --out DIR
     phasecollapse reproduce table1|table2|table3|pj_tradeoff|recipe|curve [--budget cpu|paper] [--only ROW …]
     phasecollapse models
     phasecollapse presets
@@ -57,6 +58,14 @@ def _eval(args: argparse.Namespace) -> int:
     from .run.train import evaluate_checkpoint
 
     print(json.dumps(evaluate_checkpoint(args.checkpoint, args.data_dir, args.set), indent=2))
+    return 0
+
+
+def _export_weights(args: argparse.Namespace) -> int:
+    from .run.weights import export_weights
+
+    entry = export_weights(args.checkpoint, args.name, args.out)
+    print(f"wrote {Path(args.out) / entry['file']} (test error {entry['test_top1_err']:.2f} %, sha256 {entry['sha256'][:12]}…) and its manifest entry {args.name!r}")
     return 0
 
 
@@ -147,6 +156,11 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--data-dir", help="data root, if it moved since training")
     e.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     e.set_defaults(run=_eval)
+    w = sub.add_parser("export-weights", help="publish a trained checkpoint: NAME.safetensors (evaluated weights, fp32) and its manifest entry and model card in DIR")
+    w.add_argument("checkpoint", help="last.pt or best.pt of a finished run (its results.json beside it)")
+    w.add_argument("--name", required=True, help="the weights' name (create_model(MODEL, pretrained=NAME))")
+    w.add_argument("--out", required=True, help="the weights folder (the package's: src/phasecollapse/weights)")
+    w.set_defaults(run=_export_weights)
     r = sub.add_parser("reproduce", help="run every row of a poster table (resumable), then write it beside the poster's numbers")
     r.add_argument("table", choices=["table1", "table2", "table3", "pj_tradeoff", "recipe", "curve"])
     r.add_argument("--budget", choices=["cpu", "paper"], default="cpu", help="cpu: the packaged budget recipes, presets budget/… (default); paper: the paper's recipes (for a GPU)")
