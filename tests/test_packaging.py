@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
+from phasecollapse import data
 from phasecollapse.data import cifar10
 from phasecollapse.run import experiment
 
@@ -41,6 +42,7 @@ def test_torchvision_is_optional_and_its_absence_is_named(tmp_path: Path, monkey
     monkeypatch.setitem(sys.modules, "torchvision", None)  # import torchvision now raises ModuleNotFoundError
     monkeypatch.setitem(sys.modules, "torchvision.datasets", None)
     monkeypatch.delitem(sys.modules, "phasecollapse.data.imagenet", raising=False)
+    monkeypatch.delattr(data, "imagenet", raising=False)  # an earlier import left it on the package
     with pytest.raises(RuntimeError, match=r"ImageNet folders need torchvision .*pip install 'phasecollapse\[vision\]'"):
         experiment._imagenet()
     with pytest.raises(FileNotFoundError, match=r"downloading it needs torchvision .*pip install 'phasecollapse\[vision\]'"):
