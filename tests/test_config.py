@@ -2,23 +2,48 @@ from pathlib import Path
 
 import pytest
 
-from phasecollapse.run.config import load_config
+from phasecollapse.cli import main
+from phasecollapse.run.config import CONFIG_DIR, list_presets, load_config, resolve_config
 from phasecollapse.models import check_options
 
-CONFIGS = sorted(p for p in (Path(__file__).parents[1] / "configs").rglob("*.toml") if p.parent.name != "reproduce")  # reproduce/: table definitions
+CONFIGS = sorted(p for p in CONFIG_DIR.rglob("*.toml") if p.parent.name != "reproduce")  # reproduce/: table definitions
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(p.parents[1])))
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.relative_to(CONFIG_DIR).as_posix())
 def test_every_config_is_valid(path: Path) -> None:
     config = load_config(path)
     check_options(config.model.name, config.model.options)
 
 
+def test_presets_ship_inside_the_package() -> None:
+    import phasecollapse
+
+    assert CONFIG_DIR == Path(phasecollapse.__file__).parent / "configs"
+    assert len(list_presets()) == len(CONFIGS) > 40 and {"budget/textures", "cifar10/lscat_skip", "imagenet/table3/resnet18_relu"} <= set(list_presets())
+
+
+def test_a_config_is_a_file_or_else_a_preset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    textures = CONFIG_DIR / "budget" / "textures.toml"
+    for name in ("budget/textures", "budget/textures.toml", "configs/budget/textures.toml"):  # the last: command lines recorded before 0.2
+        assert resolve_config(name) == textures
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "budget").mkdir()
+    (tmp_path / "budget" / "textures.toml").write_text("[optim]\nepochs = 7\n")
+    assert load_config("budget/textures.toml").optim.epochs == 7  # an existing file wins
+    assert load_config("budget/textures").optim.epochs == load_config(textures).optim.epochs != 7
+    with pytest.raises(FileNotFoundError, match="config file not found: budget/nope .*packaged preset"):
+        load_config("budget/nope")
+    with pytest.raises(FileNotFoundError, match="config file not found"):
+        resolve_config(textures.with_name("nope.toml"))  # an absolute path is never a preset name
+    assert main(["presets"]) == 0
+    assert "cifar10/lscat_skip\n" in capsys.readouterr().out
+
+
 def test_paper_recipe_values() -> None:
-    c = load_config(Path(__file__).parents[1] / "configs/cifar10/table2/skip_cst.toml")
+    c = load_config("cifar10/table2/skip_cst")
     assert (c.optim.lr, c.optim.momentum, c.optim.weight_decay, c.optim.epochs, c.optim.step_size, c.data.batch_size) == (0.01, 0.9, 1e-4, 300, 70, 128)
     assert c.model.options == {"nonlinearity": "cst"}
-    r = load_config(Path(__file__).parents[1] / "configs/imagenet/table3/resnet18_thresh_frozen.toml")
+    r = load_config("imagenet/table3/resnet18_thresh_frozen")  # extends ../resnet18_base.toml inside the package
     assert (r.optim.lr, r.optim.epochs, r.optim.step_size, r.data.batch_size) == (0.1, 90, 30, 256)
     assert r.model.options == {"nonlinearity": "thresh_frozen", "bias_free": True}
 

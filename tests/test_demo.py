@@ -26,7 +26,8 @@ def test_phase_collapse_beats_soft_thresholding_on_textures(tmp_path: Path) -> N
         config = load_config(None, [*TINY_TEXTURES, f"model.options={{width_factor=0.0625, nonlinearity='{nl}'}}", f"train.out_dir={tmp_path / nl}"])
         errors[nl] = fit(config)["final"]["test_top1_err"]
     message = f"test error on textures: mod {errors['mod']:.1f} %, cst {errors['cst']:.1f} % (chance 75 %)"
-    assert errors["mod"] < 20, message
+    # mod after 3 epochs over seeds 0-5: 0-26 %, with the QR init as with the SVD one of 0.1.
+    assert errors["mod"] < 30, message
     assert errors["cst"] > errors["mod"] + 30, message
 
 
@@ -55,3 +56,12 @@ def test_demo_labels_the_committed_table2_and_skips_it_when_absent(tmp_path: Pat
     assert "| LScat + skip, ms | 20.25 | — | 1 of 2 |" in text
     # The checkout's own table is named relative to the checkout, wherever it was cloned.
     assert "(results/reproduce/table2.json):" in demo.committed_table2()
+
+
+def test_the_checkout_is_found_only_from_a_source_tree(tmp_path: Path) -> None:
+    assert demo.source_checkout() == Path(__file__).resolve().parents[1]
+    installed = tmp_path / "lib" / "site-packages" / "phasecollapse"
+    installed.mkdir(parents=True)
+    (tmp_path / "lib" / "pyproject.toml").write_text("")  # a checkout above the venv is not the package's
+    assert demo.source_checkout(installed) is None
+    assert demo.committed_table2(None) is None

@@ -1,5 +1,6 @@
 import pytest
 import torch
+from torch import Tensor
 
 from phasecollapse.layers.complex import from_complex, to_complex
 from phasecollapse.layers.normalization import Normalization
@@ -46,11 +47,38 @@ def test_standardization_errors() -> None:
         Standardization(1)(torch.randn(1, 2, 1, 1))
 
 
-@pytest.mark.parametrize("k,c", [(4, 9), (9, 4), (6, 6)])
+def svd_init(k: int, c: int, draws: int) -> Tensor:
+    """The paper's sampler (the reference law): U (K > C) or Vᴴ of the thin SVD of a complex Gaussian."""
+    u, _, vh = torch.linalg.svd(torch.complex(torch.randn(draws, k, c), torch.randn(draws, k, c)).to(torch.complex128), full_matrices=False)
+    return u if k > c else vh
+
+
+@pytest.mark.parametrize("k,c", [(4, 9), (9, 4), (6, 6), (64, 640), (640, 64)])
 def test_unitary_init_is_an_isometry(k: int, c: int) -> None:
-    w = unitary_init(k, c).to(torch.complex128)
+    w = unitary_init(k, c)
+    assert w.shape == (k, c) and w.dtype == torch.complex64
+    w = w.to(torch.complex128)
     gram = w @ w.mH if k <= c else w.mH @ w
     torch.testing.assert_close(gram, torch.eye(min(k, c), dtype=torch.complex128), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("k,c", [(3, 5), (5, 3)])
+def test_unitary_init_has_the_haar_law_of_the_svd_init(k: int, c: int) -> None:
+    """Entry by entry over 4000 draws, the QR and the SVD samplers against the Haar values:
+    |w_ij|² ~ Beta(1, n − 1), n = max(K, C) (mean 1/n, variance (n − 1)/(n²(n + 1))) for both;
+    E w_ij = 0 for the QR (what its phase correction secures) and for the SVD's Vᴴ (K < C). The
+    SVD's U (K > C) is not mean-zero: LAPACK's sign convention fixes the phases of its columns."""
+    draws, n = 4000, max(k, c)
+    beta_var = (n - 1) / (n**2 * (n + 1))
+    se_mean = (1 / n / draws) ** 0.5
+    qr = torch.stack([unitary_init(k, c) for _ in range(draws)]).to(torch.complex128)
+    svd = svd_init(k, c, draws)
+    for name, w in (("qr", qr), ("svd", svd)):
+        energy = w.abs() ** 2
+        assert float((energy.mean(0) - 1 / n).abs().max()) < 5 * (beta_var / draws) ** 0.5, name
+        assert float((energy.var(0) / beta_var - 1).abs().max()) < 0.15, name
+    assert float(qr.mean(0).abs().max()) < 5 * se_mean
+    assert (float(svd.mean(0).abs().max()) < 5 * se_mean) == (k < c)
 
 
 def test_projection_equals_complex_matrix_product() -> None:

@@ -1,6 +1,5 @@
 import pytest
 import torch
-import torchvision
 
 import phasecollapse as pc
 from phasecollapse.layers.block import LScatBlock
@@ -120,6 +119,7 @@ def test_resnet20_bias_free_has_no_bn_affine() -> None:
 
 
 def test_resnet18_loads_torchvision_weights() -> None:
+    torchvision = pytest.importorskip("torchvision")  # optional: the extra vision
     reference = torchvision.models.resnet18()
     ours = pc.create_model("resnet18_imagenet", nonlinearity="abs")
     ours.load_state_dict(_from_torchvision(reference.state_dict()))

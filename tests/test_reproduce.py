@@ -143,7 +143,7 @@ def test_reproduce_tradeoff_table_adds_costs_and_reuses_runs(tmp_path: Path, cap
 
 
 def test_recipe_ablation_adds_one_knob_per_row() -> None:
-    """configs/reproduce/recipe.toml: each row differs from the one above in exactly its knob."""
+    """The packaged reproduce/recipe.toml: each row differs from the one above in exactly its knob."""
     import dataclasses
 
     _, rows = read_table("recipe")

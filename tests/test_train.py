@@ -116,6 +116,7 @@ def test_torchrun_two_processes_gloo(tmp_path: Path) -> None:
 
 
 def test_image_folder_trains_one_step(tmp_path: Path) -> None:
+    pytest.importorskip("torchvision")  # ImageNet folders: the extra vision
     rng = torch.Generator().manual_seed(0)
     for split in ("train", "val"):
         for cls in ("cat", "dog"):

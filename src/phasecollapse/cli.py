@@ -1,9 +1,11 @@
 """The ``phasecollapse`` command line.
 
-    phasecollapse train CONFIG [--set section.key=value …] [--resume] [--data-dir DIR]
+    phasecollapse train CONFIG|PRESET [--set section.key=value …] [--resume] [--data-dir DIR]
     phasecollapse eval CHECKPOINT [--data-dir DIR] [--set …]
+    phasecollapse export-weights CHECKPOINT --name NAME --out DIR
     phasecollapse reproduce table1|table2|table3|pj_tradeoff|recipe|curve [--budget cpu|paper] [--only ROW …]
     phasecollapse models
+    phasecollapse presets
     phasecollapse demo [--out DIR] [--data-dir DIR]
     phasecollapse bench train --model NAME --batch-size B --steps N | bench scat | bench matmul
     phasecollapse analyze translation [--data textures|cifar10] [--out DIR]
@@ -11,7 +13,8 @@
     phasecollapse analyze separation|variability|skip LSCAT_CHECKPOINT … [--out DIR]
     phasecollapse analyze relu [RESNET_CHECKPOINT] | operators LSCAT_CHECKPOINT [--out DIR]
 
-Experiments are config files (``configs/``); ``--set`` overrides any key, validated.
+Experiments are config files, or presets shipped in the package (``cifar10/lscat_skip``,
+``budget/textures``, … : ``phasecollapse presets``); ``--set`` overrides any key, validated.
 ``--data-dir`` names the data set's root in every subcommand (CIFAR-10: the folder holding
 ``cifar-10-batches-py``; default ``$PHASECOLLAPSE_CIFAR10_DIR``); it sets ``data.root``.
 Multi-GPU / multi-node: ``torchrun --nproc_per_node=N -m phasecollapse train CONFIG``.
@@ -67,6 +70,14 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_weights(args: argparse.Namespace) -> int:
+    from .run.weights import export_weights
+
+    entry = export_weights(args.checkpoint, args.name, args.out)
+    print(f"wrote {Path(args.out) / entry['file']} (test error {entry['test_top1_err']:.2f} %, sha256 {entry['sha256'][:12]}…) and its manifest entry {args.name!r}")
+    return 0
+
+
 def _models(args: argparse.Namespace) -> int:
     from .models import create_model, list_models
 
@@ -75,6 +86,13 @@ def _models(args: argparse.Namespace) -> int:
         if args.params:
             line += f"  {sum(p.numel() for p in create_model(name).parameters()):,}"
         print(line)
+    return 0
+
+
+def _presets(args: argparse.Namespace) -> int:
+    from .run.config import list_presets
+
+    print("\n".join(list_presets()))
     return 0
 
 
@@ -148,7 +166,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"phasecollapse {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train the experiment of a config file")
-    t.add_argument("config", help="TOML config (see configs/)")
+    t.add_argument("config", help="a TOML config file, or a packaged preset when no such file exists (e.g. cifar10/lscat_skip, budget/textures; `phasecollapse presets` lists them)")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. optim.lr=0.05 (repeatable)")
     t.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")
     t.add_argument("--overwrite", action="store_true", help="start over in an OUT_DIR that holds a run (deletes its checkpoints, metrics and results)")
@@ -159,10 +177,15 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--data-dir", help="data root, if it moved since training")
     e.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     e.set_defaults(run=_eval)
+    w = sub.add_parser("export-weights", help="publish a trained checkpoint: NAME.safetensors (evaluated weights, fp32) and its manifest entry and model card in DIR")
+    w.add_argument("checkpoint", help="last.pt or best.pt of a finished run (its results.json beside it)")
+    w.add_argument("--name", required=True, help="the weights' name (create_model(MODEL, pretrained=NAME))")
+    w.add_argument("--out", required=True, help="the weights folder (the package's: src/phasecollapse/weights)")
+    w.set_defaults(run=_export_weights)
     r = sub.add_parser("reproduce", help="run every row of a poster table (resumable), then write it beside the poster's numbers")
     r.add_argument("table", help="a table of configs/reproduce/ (table1, table2, table3, pj_tradeoff, pj_validation, recipe, curve)")
-    r.add_argument("--budget", choices=["cpu", "paper"], default="cpu", help="cpu: the budget recipes of configs/budget/ (default); paper: the paper's recipes (for a GPU)")
-    r.add_argument("--only", nargs="+", metavar="ROW", help="run only these rows (names in configs/reproduce/TABLE.toml)")
+    r.add_argument("--budget", choices=["cpu", "paper"], default="cpu", help="cpu: the packaged budget recipes, presets budget/… (default); paper: the paper's recipes (for a GPU)")
+    r.add_argument("--only", nargs="+", metavar="ROW", help="run only these rows (names in the packaged table definition phasecollapse/configs/reproduce/TABLE.toml)")
     r.add_argument("--out", default="results/reproduce", help="where the runs and the table go")
     r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting that leaves results unchanged (train.device, train.compile, data.workers, ...), repeatable")
     r.add_argument("--table-only", action="store_true", help="train nothing: write the table from the runs finished so far")
@@ -171,6 +194,8 @@ def parser() -> argparse.ArgumentParser:
     m = sub.add_parser("models", help="list the model registry")
     m.add_argument("--params", action="store_true", help="also print parameter counts (builds every model)")
     m.set_defaults(run=_models)
+    ps = sub.add_parser("presets", help="list the packaged config presets (for train CONFIG)")
+    ps.set_defaults(run=_presets)
     d = sub.add_parser("demo", help="phase collapse vs complex soft-thresholding on embedded textures (~3 min on 2 CPU cores)")
     d.add_argument("--out", default="demo_output", help="output directory for the table and plots")
     d.add_argument("--data-dir", default=None, help="CIFAR-10 root for an extra short run (default: $PHASECOLLAPSE_CIFAR10_DIR if set)")

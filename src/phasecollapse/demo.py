@@ -6,9 +6,10 @@ when a CIFAR-10 directory is given or ``$PHASECOLLAPSE_CIFAR10_DIR`` is set, on 
 subset too. Prints the test errors and the class-mean separation at the last block, and
 writes ``summary.json``, ``summary.md``, ``learning_curves.png`` and ``separation.png``.
 
-Beside the live runs it prints the committed CIFAR-10 result of the checkout,
+Run from a source checkout, it also prints the checkout's committed CIFAR-10 result,
 ``results/reproduce/table2.json`` (``phasecollapse reproduce table2``: full CIFAR-10, 8 epochs at
-a quarter of the paper's widths), labelled as committed, with its budget, machine and commit.
+a quarter of the paper's widths), labelled as committed, with its budget, machine and commit;
+an installed package has no such file and leaves it out.
 """
 
 from __future__ import annotations
@@ -37,21 +38,30 @@ from .run.train import fit  # noqa: E402
 
 NONLINEARITIES = {"cst": "LScat + skip (cst)", "mod": "LScat + skip (mod)"}
 
-#: The demo's recipes (label, config file under ``configs/``). Budget settings, not the paper's recipe.
+#: The demo's recipes (label, packaged preset). Budget settings, not the paper's recipe.
 TEXTURES = ("textures (4 classes)", "budget/textures.toml")
 CIFAR10 = ("CIFAR-10 subset", "budget/demo_cifar10_subset.toml")
 ANALYSIS_SAMPLES = 1024
-#: The committed Table 2 of the source checkout (absent from an installed wheel: then skipped).
-CHECKOUT = CONFIG_DIR.parent
-COMMITTED_TABLE2 = CHECKOUT / "results" / "reproduce" / "table2.json"
 
 
-def committed_table2(path: Path = COMMITTED_TABLE2) -> str | None:
+def source_checkout(package: Path = Path(__file__).resolve().parent) -> Path | None:
+    """The root of the source checkout the package runs from (``ROOT/src/phasecollapse`` beside
+    ``ROOT/pyproject.toml``: an editable install), or None (an installed wheel)."""
+    root = package.parent.parent
+    return root if package.parent.name == "src" and (root / "pyproject.toml").is_file() else None
+
+
+#: The checkout's committed Table 2 (None for an installed package: then skipped).
+CHECKOUT = source_checkout()
+COMMITTED_TABLE2 = CHECKOUT / "results" / "reproduce" / "table2.json" if CHECKOUT else None
+
+
+def committed_table2(path: Path | None = COMMITTED_TABLE2) -> str | None:
     """The committed Table 2 rows as text, labelled with their budget and provenance; None if absent."""
-    if not path.exists():
+    if path is None or not path.exists():
         return None
     record = json.loads(path.read_text())
-    shown = path.relative_to(CHECKOUT) if path.is_relative_to(CHECKOUT) else path
+    shown = path.relative_to(CHECKOUT) if CHECKOUT and path.is_relative_to(CHECKOUT) else path
     return f"Committed result, not run now ({shown}):\n" + markdown(record).rstrip()
 
 

@@ -78,7 +78,10 @@ def _ensure(root: Path, download: bool) -> Path:
     if folder.is_dir():
         return folder
     if download:
-        from torchvision.datasets import CIFAR10
+        try:
+            from torchvision.datasets import CIFAR10
+        except ModuleNotFoundError as err:
+            raise FileNotFoundError(f"CIFAR-10 is not in {folder}, and downloading it needs torchvision ({err}): pip install 'phasecollapse[vision]', or copy the python-pickle data set there") from err
 
         try:
             CIFAR10(str(root), download=True)

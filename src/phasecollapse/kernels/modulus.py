@@ -9,6 +9,10 @@ The forward is one ``hypot`` pass on the strided Re and Im views; the backward w
 and Im halves of the gradient directly (a broadcast over the pair axis would loop over an
 innermost axis of 2). The gradient is set to 0 below ``TINY`` = 1e-30 rather than at r = 0
 only: for subnormal |z| (< 1.2e-38 in fp32), 1/r overflows to inf.
+
+While ``torch.export`` traces (``torch.export.export``, ``torch.onnx.export``), the modulus is the
+formula ‖(Re, Im)‖₂ (``torch.linalg.vector_norm``, the paper twin's): ONNX has no ``hypot``,
+and an exported graph is for inference, where the written-out backward plays no part.
 """
 
 from __future__ import annotations
@@ -49,4 +53,6 @@ class _Modulus(torch.autograd.Function):
 
 def modulus(x: Tensor) -> Tensor:
     """|z| of real pairs (B, 2C, H, W) → (B, C, H, W); gradient (a, b)/|z|, 0 for |z| < TINY."""
+    if torch.compiler.is_exporting():
+        return torch.linalg.vector_norm(_pairs(x), dim=2)
     return _Modulus.apply(x)

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from ..kernels.std_projection import factored_standardize_project, standardize_project
+from .channels import BlockChannels, output_channels, u_channels
 from .complex import real_to_pairs
 from .filters import FilterBank
 from .nonlinearities import create_nonlinearity
@@ -61,9 +62,10 @@ def u_formula(skip: bool) -> str:
 
 
 def u_layout(in_channels: int, L: int, skip: bool, complex_input: bool, rho_complex: bool, complex_columns: int) -> ULayout:
-    """What each column of U holds (:func:`u_parts` applied to the part names)."""
-    names = u_parts(["phi"], ["psi"], lambda t: t, skip, complex_input, rho_complex, lambda t: t, lambda ts: [n for t in ts for n in t])
-    return ULayout(in_channels, L, complex_input, tuple(n for part in names for n in part), complex_columns)
+    """What each column of U holds (:func:`u_parts` applied to the part names, tagged by ρ)."""
+    tagged = u_parts([("phi", False)], [("psi", False)], lambda t: [(n, True) for n, _ in t], skip, complex_input, rho_complex, lambda t: t, lambda ts: [n for t in ts for n in t])
+    names = [n for part in tagged for n in part]
+    return ULayout(in_channels, L, complex_input, tuple(n for n, _ in names), complex_columns, tuple(r for _, r in names))
 
 
 class LScatBlock(nn.Module):
@@ -115,6 +117,13 @@ class LScatBlock(nn.Module):
         self.layout = u_layout(in_channels, bank.L, skip, complex_input, self.rho.complex_output, cc)
         self.proj = create_projection(projection, cc, cr, out_channels, self.layout, input_orientation)
         self.norm = Normalization(fast=fast)
+
+    def meta(self) -> BlockChannels:
+        """What each channel of W x, of U (:meth:`mixed_input`) and of the output holds, in tensor
+        order (:mod:`~phasecollapse.layers.channels`)."""
+        phi, psi = self.wavelet.meta()
+        bank = self.wavelet.bank
+        return BlockChannels(phi, psi, u_channels(self.layout, bank), output_channels(bank, self.proj.out_channels, self.proj.output_orientation is not None))
 
     def parts(self, x: Tensor) -> list[Tensor]:
         """The parts of U in mixed-layout order (complex parts first), before Std."""

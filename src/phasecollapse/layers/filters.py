@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -111,8 +112,10 @@ class FilterBank:
         psis = [morlet_2d(P, Q, self.psi_sigma, t, self.psi_xi, self.psi_slant, pi_norm) for t in angles(self.L)]
         return [phi, *psis]
 
+    @lru_cache(maxsize=16)
     def compact_kernels(self, tolerance: float = 1e-5, grid: int = 96) -> np.ndarray:
-        """Compact spatial kernels h_f (complex128, (1 + L, k, k), k odd, centred at k//2).
+        """Compact spatial kernels h_f (complex128, (1 + L, k, k), k odd, centred at k//2), read-only
+        (computed once per bank, tolerance and grid).
 
         The kernels are the inverse DFT of the *real* multipliers on a ``grid``×``grid`` grid
         (large enough for the periodic copies to be negligible), so they are the exact spatial
@@ -127,7 +130,9 @@ class FilterBank:
         for r in range(1, c):
             window = np.abs(centred[:, c - r : c + r + 1, c - r : c + r + 1]).sum(axis=(-2, -1))
             if np.all(mass - window <= tolerance * mass):
-                return centred[:, c - r : c + r + 1, c - r : c + r + 1]
+                kernels = centred[:, c - r : c + r + 1, c - r : c + r + 1].copy()
+                kernels.flags.writeable = False
+                return kernels
         raise ValueError(f"filter bank {self.name} does not fit a {grid}×{grid} grid at tolerance {tolerance}")
 
 

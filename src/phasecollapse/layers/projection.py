@@ -9,8 +9,8 @@ on the mixed layout (B, 2·Cc + Cr, H, W) (see :mod:`phasecollapse.layers.standa
 
 The output is K complex channels as real pairs (B, 2K, H, W).
 
-Unitary initialisation: A = U S Vᴴ (thin SVD) of a K×C matrix of i.i.d. standard complex
-Gaussians; W = U (orthonormal columns) if K > C, else W = Vᴴ (orthonormal rows).
+Unitary initialisation: a Haar-distributed isometry, the law of the paper's U or Vᴴ (thin SVD
+of a K×C complex Gaussian matrix), drawn by a thin QR (:func:`unitary_init`).
 
 :class:`Projection` is the interface every P_j offers; the structured ones with fewer
 parameters (low rank, orientation-shared, grouped) are in :mod:`.structured_projection`.
@@ -26,10 +26,21 @@ from .complex import check_feature_map
 
 
 def unitary_init(out_channels: int, in_channels: int) -> Tensor:
-    """Complex (K, C) isometry: Wᴴ W = I if K > C, else W Wᴴ = I (authors' ``utils.py:53–66``)."""
-    a = torch.complex(torch.randn(out_channels, in_channels), torch.randn(out_channels, in_channels))
-    u, _, vh = torch.linalg.svd(a.to(torch.complex128), full_matrices=False)
-    return (u if out_channels > in_channels else vh).to(torch.complex64)
+    """Complex64 (K, C) isometry, Haar-distributed: Wᴴ W = I if K ≥ C, else W Wᴴ = I (authors' ``utils.py:53–66``).
+
+    G = Q R, the thin QR of an n×m matrix of i.i.d. standard complex Gaussians (n = max(K, C),
+    m = min(K, C)); Q·diag(R_ii/|R_ii|) is Haar on the n×m isometries (the phase correction makes
+    R's diagonal positive, which makes the factorisation unique and the law invariant under
+    unitaries; Q alone is not). W is that matrix (K ≥ C) or its transpose (K < C). For K < C this
+    is the law of the paper's Vᴴ (thin SVD of a complex Gaussian); for K > C the paper's U has the
+    same |w_ij| law but LAPACK's convention fixes its column phases, which are uniform here. One
+    thin QR in complex64 costs a fraction of that SVD in complex128.
+    """
+    n, m = max(out_channels, in_channels), min(out_channels, in_channels)
+    q, r = torch.linalg.qr(torch.complex(torch.randn(n, m), torch.randn(n, m)))
+    d = r.diagonal()
+    q = q * (d / d.abs())
+    return q if out_channels >= in_channels else q.mT
 
 
 def mixed_real_matrix(re: Tensor, im: Tensor, complex_channels: int) -> Tensor:

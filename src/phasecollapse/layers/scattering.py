@@ -130,10 +130,13 @@ class Scattering2D(nn.Module):
         """|x∗ψ_{j,θ}| for all θ at resolution j: spectrum û (…, p, q) at resolution ``res`` →
         real (…, L, p/2^{j−res}, q/2^{j−res}). The product with the real multipliers runs on the
         real view (two real products per coefficient, not a complex product); the modulus is
-        ``hypot`` of the real view (same value as ``abs``, about twice as fast on CPU)."""
+        ``hypot`` of the real view (same value as ``abs``, about twice as fast on CPU), and the
+        norm of the pair while ``torch.export`` traces (ONNX has no ``hypot``)."""
         psi = getattr(self, f"psi_{j}_{res}")  # (L, p, q, 2), divided by 4^{j−res}
         folded = folded_product(torch.view_as_real(u_hat).unsqueeze(-4), psi, 2 ** (j - res))
         z = torch.view_as_real(torch.fft.ifft2(torch.view_as_complex(folded)))
+        if torch.compiler.is_exporting():
+            return torch.linalg.vector_norm(z, dim=-1)
         return torch.hypot(z[..., 0], z[..., 1])
 
     def _average(self, u: Tensor, res: int) -> Tensor:
@@ -160,7 +163,7 @@ class Scattering2D(nn.Module):
             if self.max_order < 2 or j1 == self.J - 1:
                 continue
             per_theta1 = []
-            for u1_theta in torch.fft.fft2(u1).unbind(2):  # one θ1 at a time: small intermediates stay in cache
+            for u1_theta in map(torch.fft.fft2, u1.unbind(2)):  # one θ1 at a time: small intermediates stay in cache
                 per_j2 = [
                     self._average(self._wavelet_modulus(u1_theta, j2, j1), j2)
                     for j2 in range(j1 + 1, self.J)

@@ -122,14 +122,16 @@ def projection_spec(value: ProjectionSpec | str | dict[str, object]) -> Projecti
 
 @dataclass(frozen=True)
 class ULayout:
-    """What the columns of U hold: ``parts`` ("phi" or "psi") in mixed-layout order, the first
-    ``complex_columns`` columns complex; C = ``in_channels`` parent channels, L orientations."""
+    """What the columns of U hold: ``parts`` ("phi" or "psi") in mixed-layout order, each the
+    linear copy of W x's or ρ of it (``rho``), the first ``complex_columns`` columns complex;
+    C = ``in_channels`` parent channels, L orientations."""
 
     in_channels: int
     L: int
     complex_input: bool
     parts: tuple[str, ...]
     complex_columns: int
+    rho: tuple[bool, ...]
 
     def columns(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Per column: part index, parent channel c, wavelet orientation k (−1 for phi), real-valued."""

@@ -62,6 +62,7 @@ from torch import Tensor, nn
 
 from ..kernels.dtype import autocast_off, operator_dtype
 from ..kernels.banded import BandedOperator
+from .channels import Channel, wavelet_channels
 from .complex import check_feature_map, from_complex
 from .filters import FilterBank
 
@@ -240,6 +241,11 @@ class Wavelet(nn.Module):
     def out_channels(self) -> int:
         """Number of complex channels of psi (L·C)."""
         return self.bank.L * self.in_channels
+
+    def meta(self) -> tuple[list[Channel], list[Channel]]:
+        """What each channel of ``(phi, psi)`` holds, in tensor order (low-pass or wavelet, input
+        channel c, orientation k and θ_k, Re or Im; :mod:`~phasecollapse.layers.channels`)."""
+        return wavelet_channels(self.bank, self.in_channels, self.complex_input)
 
     def extra_repr(self) -> str:
         kind = "complex" if self.complex_input else "real"

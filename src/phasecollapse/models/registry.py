@@ -38,6 +38,7 @@ from torch import nn
 from ..data import DATASETS
 from ..layers.wavelet import Algorithm
 from .lscat import CIFAR10_WIDTHS, IMAGENET_WIDTHS, LScat
+from .pretrained import Pretrained, WeightsError, load_pretrained
 from .resnet import ResNet
 from .scat import ScatNet
 
@@ -87,10 +88,28 @@ def full_options(name: str, options: dict[str, object]) -> dict[str, object]:
     return {**defaults, **options}
 
 
-def create_model(name: str, **options: object) -> nn.Module:
-    """Build a registered model; unknown names or options raise ValueError naming the choices."""
+#: Options that change how a model computes, not what: free to differ from trained weights'.
+COMPUTE_OPTIONS = ("fast", "wavelet")
+
+
+def create_model(name: str, pretrained: Pretrained | None = None, **options: object) -> nn.Module:
+    """Build a registered model; unknown names or options raise ValueError naming the choices.
+
+    ``pretrained`` (True or a published entry's name, a local weights file, a URL; see
+    :mod:`.pretrained`) loads trained weights into the model their file's options build;
+    ``options`` may only repeat those, or set :data:`COMPUTE_OPTIONS`.
+    """
     check_options(name, options)
-    return _MODELS[name](**options)
+    if not pretrained:
+        return _MODELS[name](**options)
+    weights = load_pretrained(name, pretrained)
+    trained, asked = full_options(name, weights.options), full_options(name, options)
+    conflict = sorted(k for k in options if k not in COMPUTE_OPTIONS and asked[k] != trained[k])
+    if conflict:
+        raise WeightsError(f"weights {weights.path} were trained with {', '.join(f'{k}={trained[k]!r}' for k in conflict)}; create_model got {', '.join(f'{k}={asked[k]!r}' for k in conflict)}")
+    model = _MODELS[name](**{**weights.options, **options})
+    weights.load_into(model)
+    return model
 
 
 def _scaled(widths: Sequence[int], factor: float) -> list[int]:

@@ -1,6 +1,7 @@
-"""Experiment configuration: TOML files under ``configs/`` plus ``--set section.key=value``.
+"""Experiment configuration: TOML files plus ``--set section.key=value``.
 
-A file may name a base file with ``extends = "relative/path.toml"``; its tables are merged
+A config is a file path, or the name of a preset shipped in the package (``phasecollapse/configs``,
+e.g. ``cifar10/lscat_skip`` or ``budget/textures``; :func:`resolve_config`). A file may name a base file with ``extends = "relative/path.toml"``; its tables are merged
 key by key (the file wins). Every key is validated against the dataclasses below: an unknown
 section or key, a value of the wrong type, or an out-of-range value raises ``ValueError``
 naming it. ``model.options`` is passed to :func:`phasecollapse.create_model`, which checks it.
@@ -14,11 +15,14 @@ import json
 import math
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-#: The ``configs/`` folder of a source checkout (the demo and ``reproduce`` read their recipes there).
-CONFIG_DIR = Path(__file__).resolve().parents[3] / "configs"
+#: The presets shipped with the package (package data ``phasecollapse/configs``): the paper's
+#: recipes, the CPU budget ones, and the tables of ``reproduce``. A wheel installs them as files,
+#: so ``extends`` (a path relative to the file) works inside them.
+CONFIG_DIR = Path(str(resources.files("phasecollapse") / "configs"))
 
 @dataclass
 class ModelConfig:
@@ -221,9 +225,30 @@ def config_hashes(config: Config) -> tuple[str, ...]:
     return (config_hash(config), *legacy)
 
 
+def list_presets() -> list[str]:
+    """Names of the packaged presets (``budget/textures``, ``cifar10/lscat_skip``, ...), sorted;
+    the tables of ``reproduce`` (``reproduce/``) are not configs and are left out."""
+    return sorted(p.relative_to(CONFIG_DIR).with_suffix("").as_posix() for p in CONFIG_DIR.rglob("*.toml") if p.parent.name != "reproduce")
+
+
+def resolve_config(name: str | Path) -> Path:
+    """The config file ``name`` names: the file itself when it exists, else the packaged preset
+    ``CONFIG_DIR/name`` (``.toml`` optional; a leading ``configs/``, as in command lines recorded
+    before the presets moved into the package, is dropped)."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    parts = path.with_suffix(".toml").parts
+    preset = CONFIG_DIR.joinpath(*parts[1:] if parts[:1] == ("configs",) else parts)
+    if not path.is_absolute() and preset.is_file():
+        return preset
+    raise FileNotFoundError(f"config file not found: {name} (neither a file nor a packaged preset; `phasecollapse presets` lists them)")
+
+
 def load_config(path: str | Path | None, overrides: list[str] = ()) -> Config:  # type: ignore[assignment]
-    """Read a config file (or the defaults, when ``path`` is None) and apply overrides."""
-    raw = read_toml(path) if path else {}
+    """Read a config file or preset (:func:`resolve_config`; the defaults when ``path`` is None)
+    and apply overrides."""
+    raw = read_toml(resolve_config(path)) if path else {}
     for assignment in overrides:
         apply_override(raw, assignment)
     return from_dict(raw)

@@ -4,12 +4,13 @@ splits held in memory, and the per-rank loaders."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from types import ModuleType
 from typing import Any
 
 import torch
 from torch import nn
 
-from ..data import DATASETS, cifar10, imagenet, textures
+from ..data import DATASETS, cifar10, textures
 from ..data.loader import TensorLoader
 from ..data.validation import stratified_holdout
 from ..models import create_model
@@ -27,6 +28,15 @@ def build_model(config: Config) -> nn.Module:
     return model
 
 
+def _imagenet() -> ModuleType:
+    """:mod:`phasecollapse.data.imagenet`, which needs the optional torchvision (extra ``vision``)."""
+    try:
+        from ..data import imagenet
+    except ModuleNotFoundError as err:
+        raise RuntimeError(f"ImageNet folders need torchvision ({err}): pip install 'phasecollapse[vision]'") from err
+    return imagenet
+
+
 def check_classes(model: nn.Module, config: Config) -> None:
     """Raise a clear error when the data set has more classes than the model has outputs."""
     fc = model.fc if hasattr(model, "fc") else getattr(getattr(model, "head", None), "fc", None)
@@ -36,7 +46,7 @@ def check_classes(model: nn.Module, config: Config) -> None:
     if d.dataset == "imagenet":
         if not d.root:
             raise ValueError("data.root must name the ImageNet folder (with train/ and val/) for data.dataset = 'imagenet'")
-        classes = imagenet.num_classes(d.root)
+        classes = _imagenet().num_classes(d.root)
     else:
         classes = DATASETS[d.dataset][1] or d.texture_classes
     if classes > fc.out_features:
@@ -79,6 +89,7 @@ def build_loaders(config: Config, ctx: distributed.Context) -> tuple[Iterable[An
             raise ValueError("data.validation is not supported for ImageNet folders yet (hold out a folder of train/ instead)")
         if not d.root:
             raise ValueError("data.root must name the ImageNet folder (with train/ and val/) for data.dataset = 'imagenet'")
+        imagenet = _imagenet()
         train = imagenet.loader(d.root, True, per_rank, d.workers, d.image_size, config.train.seed, ctx.rank, ctx.world)
         test = imagenet.loader(d.root, False, per_rank, d.workers, d.image_size, config.train.seed, ctx.rank, ctx.world)
         return train, None, test

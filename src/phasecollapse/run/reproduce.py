@@ -1,7 +1,7 @@
 """``phasecollapse reproduce tableN``: run every row of a poster table, then write our errors
 beside the poster's.
 
-A table is a TOML file under ``configs/reproduce/`` listing its rows: a name, a label, the
+A table is a TOML file of the packaged ``configs/reproduce/`` listing its rows: a name, a label, the
 poster's number (or none where the poster gives none), the config of each budget (``cpu``: the
 budget recipes of ``configs/budget/``; ``paper``: the paper's recipes) and the seeds. For each
 row and seed the runner resolves the config (``train.out_dir`` = ``OUT/runs/BUDGET/TABLE/ROW/seedS``)
@@ -75,7 +75,7 @@ def _raw_table(table: str, config_dir: Path) -> tuple[Path, dict[str, Any]]:
 
 
 def read_table(table: str, config_dir: Path = CONFIG_DIR) -> tuple[str, list[Row]]:
-    """(title, rows) of ``configs/reproduce/TABLE.toml``."""
+    """(title, rows) of ``CONFIG_DIR/reproduce/TABLE.toml``."""
     path, raw = _raw_table(table, config_dir)
     prefix = raw.get("runs", table)
     rows = [

@@ -1,0 +1,102 @@
+"""``phasecollapse export-weights CHECKPOINT --name NAME --out DIR``: publish a trained checkpoint.
+
+Writes ``DIR/NAME.safetensors`` (:func:`~phasecollapse.models.pretrained.save_weights`: the
+weights the run evaluated, :func:`~phasecollapse.run.checkpoint.evaluated_state`, in fp32, with
+the model name and options), adds or replaces the entry NAME of ``DIR/manifest.json`` (file,
+SHA-256, model, options, data set, the checkpoint's test error from the run's ``results.json``,
+the recipe, commit and commands) and rewrites the model cards ``DIR/README.md`` from the
+manifest. The published weights of the package are ``src/phasecollapse/weights``
+(:data:`~phasecollapse.models.pretrained.WEIGHTS_DIR`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from ..models.pretrained import MANIFEST_FORMAT, manifest, save_weights, sha256_file
+from .checkpoint import CheckpointError, evaluated_state, load, load_model_state
+from .config import UNHASHED, config_hash, from_dict
+from .experiment import build_model
+from .provenance import command
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def checkpoint_errors(results: dict[str, Any], epoch: int, path: Path) -> tuple[float, float]:
+    """(top-1, top-5) test error (%) ``results.json`` records for the checkpoint of ``epoch``
+    (the run's final epoch, last.pt, or its best, best.pt)."""
+    if results["final"]["epoch"] == epoch:
+        return results["final"]["test_top1_err"], results["final"]["test_top5_err"]
+    if results["best_epoch"] == epoch:
+        return results["best_top1_err"], results["best_top5_err"]
+    raise CheckpointError(f"checkpoint {path} is of epoch {epoch}, neither the final ({results['final']['epoch']}) nor the best ({results['best_epoch']}) epoch of its results.json")
+
+
+def export_weights(checkpoint: str | os.PathLike[str], name: str, out: str | os.PathLike[str]) -> dict[str, Any]:
+    """Export ``checkpoint`` as the weights NAME in ``out`` (see the module docstring); returns the entry."""
+    if not NAME.fullmatch(name):
+        raise ValueError(f"weights name {name!r} must be letters, digits, '_', '.' or '-' (it names the file)")
+    path, out = Path(checkpoint), Path(out)
+    ckpt = load(path)
+    results_path = path.parent / "results.json"
+    if not results_path.is_file():
+        raise CheckpointError(f"no results.json beside {path}: export the checkpoint of a finished run")
+    results = json.loads(results_path.read_text())
+    top1, top5 = checkpoint_errors(results, ckpt["epoch"], path)
+    config = from_dict(ckpt["config"])
+    model = build_model(config)
+    load_model_state(model, evaluated_state(ckpt), path)
+    entries = manifest(out)  # read before writing anything: a broken manifest stops the export
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"{name}.safetensors"
+    save_weights(target, model.state_dict(), config.model.name, config.model.options)
+    recipe = {s: {k: v for k, v in table.items() if (s, k) not in UNHASHED} for s, table in config.to_dict().items()}
+    entries[name] = {
+        "file": target.name,
+        "sha256": sha256_file(target),
+        "bytes": target.stat().st_size,
+        "model": config.model.name,
+        "options": config.model.options,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "dataset": config.data.dataset,
+        "epoch": ckpt["epoch"],
+        "test_top1_err": top1,
+        "test_top5_err": top5,
+        "config": recipe,
+        "config_hash": config_hash(config),
+        "commit": results["environment"]["git_commit"],
+        "train_command": results["environment"]["command"],
+        "export_command": command(),
+    }
+    (out / "manifest.json").write_text(json.dumps({"format": MANIFEST_FORMAT, "weights": dict(sorted(entries.items()))}, indent=2) + "\n")
+    (out / "README.md").write_text(model_cards(entries))
+    return entries[name]
+
+
+def model_cards(entries: dict[str, dict[str, Any]]) -> str:
+    """``README.md`` of a weights folder: one model card per manifest entry."""
+    lines = [
+        "# Published weights",
+        "",
+        "Model cards generated from `manifest.json` by `phasecollapse export-weights` (do not edit by hand).",
+        "Load with `phasecollapse.create_model(MODEL, pretrained=NAME)`; weights are safetensors (no pickle),",
+        "checked against their SHA-256. Licence BSD-3-Clause, as the code; cite the paper (`CITATION.cff`).",
+    ]
+    for name, e in sorted(entries.items()):
+        recipe = e["config"]
+        lines += [
+            "",
+            f"## {name}",
+            "",
+            f"- Model: `{e['model']}` with options `{json.dumps(e['options'], sort_keys=True)}` ({e['parameters']:,} parameters).",
+            f"- Test error on {e['dataset']}: **{e['test_top1_err']:.2f} %** top-1, {e['test_top5_err']:.2f} % top-5 (epoch {e['epoch']}).",
+            f"- Recipe: {recipe['optim']['epochs']} epochs, lr {recipe['optim']['lr']}, schedule {recipe['optim']['schedule']}, batch {recipe['data']['batch_size']}, precision {recipe['train']['precision']}; config hash `{e['config_hash']}` (the full recipe is the entry's `config`).",
+            f"- Trained by `{e['train_command']}` at commit `{e['commit']}`; exported by `{e['export_command']}`.",
+            f"- File `{e['file']}`, SHA-256 `{e['sha256']}`.",
+            "- Intended use: research on phase collapse and reproduction of the paper; not evaluated for any deployment.",
+        ]
+    return "\n".join(lines) + "\n"
