@@ -19,7 +19,7 @@ def test_presets_ship_inside_the_package() -> None:
     import phasecollapse
 
     assert CONFIG_DIR == Path(phasecollapse.__file__).parent / "configs"
-    assert len(list_presets()) == len(CONFIGS) > 40 and {"budget/textures", "cifar10/lscat_skip", "imagenet/table3/resnet18_relu"} <= set(list_presets())
+    assert len(list_presets()) == len(CONFIGS) >= 20 and {"budget/textures", "cifar10/lscat_skip", "imagenet/resnet18"} <= set(list_presets())
 
 
 def test_a_config_is_a_file_or_else_a_preset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -40,12 +40,30 @@ def test_a_config_is_a_file_or_else_a_preset(tmp_path: Path, monkeypatch: pytest
 
 
 def test_paper_recipe_values() -> None:
-    c = load_config("cifar10/table2/skip_cst")
+    from phasecollapse.run.reproduce import read_table, resolve
+
+    row = next(r for r in read_table("table2")[1] if r.name == "skip_cst")  # a table row: a preset and its set
+    c = resolve(row, "paper", 0, "table2", Path("/tmp/unused"), None)
     assert (c.optim.lr, c.optim.momentum, c.optim.weight_decay, c.optim.epochs, c.optim.step_size, c.data.batch_size) == (0.01, 0.9, 1e-4, 300, 70, 128)
     assert c.model.options == {"nonlinearity": "cst"}
-    r = load_config("imagenet/table3/resnet18_thresh_frozen")  # extends ../resnet18_base.toml inside the package
+    row = next(r for r in read_table("table3")[1] if r.name == "thresh_frozen")
+    r = resolve(row, "paper", 0, "table3", Path("/tmp/unused"), None)  # imagenet/resnet18 extends resnet18_base inside the package
     assert (r.optim.lr, r.optim.epochs, r.optim.step_size, r.data.batch_size) == (0.1, 90, 30, 256)
     assert r.model.options == {"nonlinearity": "thresh_frozen", "bias_free": True}
+
+
+def test_packaged_configs_are_few_and_extend_at_most_twice() -> None:
+    """A table row is one entry (a preset and its ``set``), not a file: the presets stay few, and
+    no ``extends`` chain is deeper than two."""
+    import tomllib
+
+    files = sorted(CONFIG_DIR.rglob("*.toml"))
+    assert len(files) < 45
+    for path in files:
+        depth, p = 0, path
+        while "extends" in (raw := tomllib.loads(p.read_text())):
+            p, depth = (p.parent / raw["extends"]).resolve(), depth + 1
+        assert depth <= 2, path
 
 
 def test_overrides(tmp_path: Path) -> None:

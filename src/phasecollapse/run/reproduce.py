@@ -19,7 +19,8 @@ A row may name ``runs = "TABLE/ROW"``: its run directories are those of another 
 (``OUT/runs/BUDGET/TABLE/ROW/seedS``), reused when that row ran the same recipe (the config
 hash ignores ``train.out_dir``); a table may name ``runs = "DIR"`` for all its rows
 (``OUT/runs/BUDGET/DIR/ROW``). ``set = { "data.validation" = 5000 }``, in a table or in a row,
-overrides keys of the rows' configs (the row's win): part of the recipe, so of the hash.
+overrides keys of the rows' configs (the row's win): part of the recipe, so of the hash. A row
+``like = "TABLE/ROW"`` takes another table's row's configs and ``set``.
 
 A run recorded under the older preset names (``results.json`` without ``model_naming``:
 ``lscat_skip_*`` was U = [x∗φ, ρ(x∗ψ)]) is recognised by the hash its config had under those
@@ -80,9 +81,21 @@ def read_table(table: str, config_dir: Path = CONFIG_DIR) -> tuple[str, list[Row
     prefix = raw.get("runs", table)
     rows = [
         Row(r["name"], r["label"], r.get("poster"), {b: str(path.parent / r[b]) for b in BUDGETS if b in r}, tuple(r.get("seeds", [0])), r.get("note", ""), r.get("runs", f"{prefix}/{r['name']}"), _assignments({**raw.get("set", {}), **r.get("set", {})}))
-        for r in raw["rows"]
+        for r in (_like(r, table, config_dir) for r in raw["rows"])
     ]
     return raw["title"], rows
+
+
+def _like(row: dict[str, Any], table: str, config_dir: Path) -> dict[str, Any]:
+    """A row with ``like = "TABLE/ROW"`` takes that row's budget configs and ``set`` (its own
+    ``set`` wins): the same recipe under another table's protocol (e.g. a validation split)."""
+    if "like" not in row:
+        return row
+    other, _, name = str(row["like"]).partition("/")
+    base = next((r for r in _raw_table(other, config_dir)[1]["rows"] if r["name"] == name), None)
+    if base is None or "like" in base:
+        raise ValueError(f"{table}: row {row['name']} is like {row['like']!r}, which is not a row of its own recipe in table {other!r}")
+    return {**{b: base[b] for b in BUDGETS if b in base}, **row, "set": {**base.get("set", {}), **row.get("set", {})}}
 
 
 def _assignments(values: dict[str, Any]) -> tuple[str, ...]:
