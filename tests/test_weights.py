@@ -130,6 +130,9 @@ def test_loading_errors_name_the_file_and_the_problem(published: tuple[Path, dic
         create_model(MODEL, pretrained=junk)
     from safetensors.torch import save_file
 
+    save_weights(unknown := tmp_path / "unknown.safetensors", state, MODEL, {"width_factor": 0.0625, "depth": 3})
+    with pytest.raises(WeightsError, match=f"weights {unknown}: model '{MODEL}' has no option\\(s\\) \\['depth'\\]"):
+        create_model(MODEL, pretrained=unknown)
     save_file({"w": torch.zeros(1)}, str(foreign := tmp_path / "foreign.safetensors"))
     with pytest.raises(WeightsError, match=f"{foreign} is not a phasecollapse weights file"):
         create_model(MODEL, pretrained=foreign)

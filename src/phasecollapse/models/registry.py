@@ -103,6 +103,10 @@ def create_model(name: str, pretrained: Pretrained | None = None, **options: obj
     if not pretrained:
         return _MODELS[name](**options)
     weights = load_pretrained(name, pretrained)
+    try:
+        check_options(name, weights.options)
+    except ValueError as err:  # weights of an older registry
+        raise WeightsError(f"weights {weights.path}: {err}") from err
     trained, asked = full_options(name, weights.options), full_options(name, options)
     conflict = sorted(k for k in options if k not in COMPUTE_OPTIONS and asked[k] != trained[k])
     if conflict:
