@@ -25,7 +25,7 @@ def test_compiled_block_equals_eager(skip: bool) -> None:
     torch.testing.assert_close(grads[1], grads[0], rtol=1e-4, atol=1e-4)
 
 
-def test_evaluation_compiles_its_own_graphs_past_the_default_recompile_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_evaluation_compiles_its_own_graphs_past_the_default_recompile_limit() -> None:
     """Training and evaluation of every block each get a graph of the one ``LScatBlock.forward``
     code object: with a limit below blocks × modes, evaluation would fall back to eager."""
     import torch._dynamo
@@ -35,15 +35,15 @@ def test_evaluation_compiles_its_own_graphs_past_the_default_recompile_limit(mon
     from phasecollapse.run.train import autocast, maybe_compile, train_step
 
     torch._dynamo.reset()
-    monkeypatch.setattr(torch._dynamo.config, "recompile_limit", 2)  # 2 blocks × 2 modes need 4
-    config = load_config(None, ["train.precision=bf16", "train.compile=true"])
-    model = pc.create_model("lscat_skip_cifar10", widths=[4, 4])
-    net = maybe_compile(model, config)
-    x, y = torch.randn(4, 3, 32, 32), torch.randint(0, 10, (4,))
-    train_step(net, x, y, torch.optim.SGD(model.parameters(), lr=0.01), None, config)
-    model.eval()
-    with torch.no_grad(), autocast(config, x.device):
-        net(x)
-    entries = torch._dynamo.eval_frame._debug_get_cache_entry_list(LScatBlock.forward.__code__)
+    with torch._dynamo.config.patch(recompile_limit=2):  # 2 blocks × 2 modes need 4
+        config = load_config(None, ["train.precision=bf16", "train.compile=true"])
+        model = pc.create_model("lscat_skip_cifar10", widths=[4, 4])
+        net = maybe_compile(model, config)
+        x, y = torch.randn(4, 3, 32, 32), torch.randint(0, 10, (4,))
+        train_step(net, x, y, torch.optim.SGD(model.parameters(), lr=0.01), None, config)
+        model.eval()
+        with torch.no_grad(), autocast(config, x.device):
+            net(x)
+        entries = torch._dynamo.eval_frame._debug_get_cache_entry_list(LScatBlock.forward.__code__)
     assert len(entries) == 4
     torch._dynamo.reset()
