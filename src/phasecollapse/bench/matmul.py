@@ -9,7 +9,6 @@ product). JSON and Markdown go to ``results/bench/matmul_<cpu>.{json,md}`` with 
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 import torch
 
+from ..run.atomic import json_file, text, write_files
 from ..run.provenance import environment
 
 #: (M, K, N): P_j of a CIFAR-10 LScat block at width ×0.25 (batch 128 × 8² pixels, 640 → 128
@@ -53,7 +53,7 @@ def bench_matmul(out: str | Path = "results/bench", repeats: int = 3) -> dict[st
         *[f"| {r['m']} × {r['k']} × {r['n']} | {r['fp32']:.1f} | {r['bf16']:.1f} | {r['bf16'] / r['fp32']:.3f} |" for r in rows],
     ]
     Path(out).mkdir(parents=True, exist_ok=True)
-    stem.with_suffix(".json").write_text(json.dumps(record, indent=2))
-    stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    json_path = stem.with_suffix(".json")
+    write_files({json_path: json_file(record, json_path), stem.with_suffix(".md"): text("\n".join(lines) + "\n")})
     print("\n".join(lines))
     return record
