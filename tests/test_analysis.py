@@ -94,3 +94,34 @@ def test_checkpoint_analyses_end_to_end(tmp_path: Path) -> None:
     blocks = json.loads((out / "operators.json").read_text())["blocks"]
     assert len(blocks) == 8 and all(abs(b["survival"][-1] - 1) < 1e-6 for b in blocks)
     assert (out / "separation.png").exists() and (out / "operators.png").exists()
+
+
+def test_the_study_registry_is_what_the_cli_and_report_run() -> None:
+    """One list of studies (analysis/studies.py): the CLI offers exactly its names, each is a
+    function of report.py whose parameters match the entry (checkpoints, data, probe) and
+    whose default number of images is the entry's; wrong numbers of checkpoints are refused."""
+    import inspect
+
+    import pytest
+
+    from phasecollapse.analysis import report
+    from phasecollapse.analysis.studies import STUDIES
+    from phasecollapse.cli import parser
+
+    analyze = parser()._subparsers._group_actions[0].choices["analyze"]  # type: ignore[union-attr]
+    assert next(a for a in analyze._actions if a.dest == "study").choices == list(STUDIES)
+    for name, study in STUDIES.items():
+        params = inspect.signature(getattr(report, name)).parameters
+        assert params["samples"].default == study.samples, name
+        assert ("data" in params) == study.data and ("data_dir" in params) == study.data, name
+        assert ("probe" in params) == study.probe, name
+        fewest, most = study.checkpoints
+        assert ("checkpoint" in params) == (most == 1) and ("checkpoints" in params) == (most is None), name
+        if most is not None:
+            with pytest.raises(ValueError, match=f"analyze {name} takes"):
+                report.run_study(name, Path("unused"), ["a.pt"] * (most + 1))
+        if fewest:
+            with pytest.raises(ValueError, match=f"analyze {name} takes"):
+                report.run_study(name, Path("unused"), [])
+    with pytest.raises(ValueError, match="unknown study 'nope'"):
+        report.run_study("nope", Path("unused"), [])

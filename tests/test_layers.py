@@ -81,6 +81,20 @@ def test_unitary_init_has_the_haar_law_of_the_svd_init(k: int, c: int) -> None:
     assert (float(svd.mean(0).abs().max()) < 5 * se_mean) == (k < c)
 
 
+@pytest.mark.parametrize("n,m", [(40, 20), (640, 64), (5120, 512), (30, 20), (9, 9)])
+def test_haar_q_is_the_positive_diagonal_qr(n: int, m: int) -> None:
+    """Cholesky QR (tall) or Householder QR (nearly square): the same Q as complex128 Householder
+    QR with R's diagonal made positive, from the same Gaussian; Q orthonormal to fp32 rounding."""
+    from phasecollapse.layers.projection import haar_q
+
+    g = torch.complex(torch.randn(n, m), torch.randn(n, m))
+    q = haar_q(g)
+    ref, r = torch.linalg.qr(g.to(torch.complex128))
+    ref = ref * (r.diagonal() / r.diagonal().abs())
+    torch.testing.assert_close(q.to(torch.complex128), ref, atol=2e-5, rtol=0)
+    torch.testing.assert_close((q.mH @ q).to(torch.complex128), torch.eye(m, dtype=torch.complex128), atol=2e-5, rtol=0)
+
+
 def test_projection_equals_complex_matrix_product() -> None:
     p = ComplexProjection(3, 2, 4)
     assert p.weight.shape == (4, 5, 2) and not any("bias" in n for n, _ in p.named_parameters())

@@ -8,10 +8,7 @@
     phasecollapse presets
     phasecollapse demo [--out DIR] [--data-dir DIR]
     phasecollapse bench train --model NAME --batch-size B --steps N | bench scat | bench matmul
-    phasecollapse analyze translation [--data textures|cifar10] [--out DIR]
-    phasecollapse analyze symmetry [LSCAT_CHECKPOINT …] [--data textures|cifar10] [--out DIR]
-    phasecollapse analyze separation|variability|skip LSCAT_CHECKPOINT … [--out DIR]
-    phasecollapse analyze relu [RESNET_CHECKPOINT] | operators LSCAT_CHECKPOINT [--out DIR]
+    phasecollapse analyze STUDY [CHECKPOINT …] [--out DIR]   (the studies: analyze -h, analysis/studies.py)
 
 Experiments are config files, or presets shipped in the package (``cifar10/lscat_skip``,
 ``budget/textures``, … : ``phasecollapse presets``); ``--set`` overrides any key, validated.
@@ -28,6 +25,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .analysis.studies import STUDIES
 from .run.allocator import keep_freed_memory
 
 
@@ -108,27 +106,11 @@ def _analyze(args: argparse.Namespace) -> int:
     from .analysis import report
 
     out = writable_dir(args.out)
-    if args.data_dir and (args.study not in ("translation", "symmetry") or args.data == "textures"):
-        why = "the textures data set is generated, not read" if args.study in ("translation", "symmetry") else f"analyze {args.study} reads the data set of each checkpoint's config"
+    study = STUDIES[args.study]
+    if args.data_dir and (not study.data or args.data == "textures"):
+        why = "the textures data set is generated, not read" if study.data else f"analyze {args.study} reads the data set of each checkpoint's config"
         print(f"phasecollapse analyze: note: --data-dir {args.data_dir} is unused: {why}", file=sys.stderr)
-    if args.samples is not None and args.samples < 1:
-        raise ValueError(f"--samples must be a positive number of images, got {args.samples}")
-    n = {} if args.samples is None else {"samples": args.samples}
-    if args.study == "translation":
-        report.translation(out, args.data, data_dir=args.data_dir, **n)
-    elif args.study == "symmetry":
-        report.symmetry(out, args.data, checkpoints=args.checkpoints, data_dir=args.data_dir, **n)
-    elif args.study in ("separation", "variability", "skip"):
-        if not args.checkpoints:
-            raise ValueError(f"analyze {args.study} needs at least one checkpoint")
-        probe = {} if args.study == "variability" else {"probe": not args.no_probe}
-        getattr(report, args.study)(out, args.checkpoints, **probe, **n)
-    elif args.study == "relu":
-        report.relu(out, args.checkpoints[0] if args.checkpoints else None, **n)
-    else:
-        if len(args.checkpoints) != 1:
-            raise ValueError("analyze operators needs exactly one checkpoint")
-        report.operators(out, args.checkpoints[0], **n)
+    report.run_study(args.study, out, args.checkpoints, args.data, args.data_dir, args.samples, not args.no_probe)
     return 0
 
 
@@ -211,14 +193,14 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--no-compile", action="store_true", help="fast side without torch.compile (skips ~2 min of compilation)")
     b.add_argument("--out", default="results/bench")
     b.set_defaults(run=_bench)
-    a = sub.add_parser("analyze", help="measure why phase collapse works (JSON + PNG)")
-    a.add_argument("study", choices=["translation", "symmetry", "separation", "variability", "skip", "relu", "operators"])
-    a.add_argument("checkpoints", nargs="*", help="trained checkpoints (symmetry, separation, variability, skip: LScats, several; relu: one ResNet; operators: one LScat)")
+    a = sub.add_parser("analyze", help="measure why phase collapse works (JSON + PNG)", description="\n".join(f"{x.usage()}\n    {x.measures}" for x in STUDIES.values()), formatter_class=argparse.RawDescriptionHelpFormatter)
+    a.add_argument("study", choices=list(STUDIES))
+    a.add_argument("checkpoints", nargs="*", help="trained checkpoints (how many, of which network: see above)")
     a.add_argument("--out", default="results/analysis", help="output directory")
-    a.add_argument("--data", default="textures", choices=["textures", "cifar10"], help="images for translation / symmetry")
+    a.add_argument("--data", default="textures", choices=["textures", "cifar10"], help=f"images for {', '.join(n for n, x in STUDIES.items() if x.data)}")
     a.add_argument("--data-dir", default=None, help="CIFAR-10 root (default: $PHASECOLLAPSE_CIFAR10_DIR)")
-    a.add_argument("--samples", type=int, default=None, help="images per split (default: separation 1024, symmetry, skip and relu 1000, variability and operators 256)")
-    a.add_argument("--no-probe", action="store_true", help="skip the linear probes (faster)")
+    a.add_argument("--samples", type=int, default=None, help="images per split (default: " + ", ".join(f"{n} {x.samples}" for n, x in STUDIES.items()) + ")")
+    a.add_argument("--no-probe", action="store_true", help=f"skip the linear probes of {', '.join(n for n, x in STUDIES.items() if x.probe)} (faster)")
     a.set_defaults(run=_analyze)
     return p
 

@@ -17,7 +17,7 @@ from ..data import cifar10, textures  # noqa: E402
 from ..data.transforms import as_model_input  # noqa: E402
 from ..layers.block import u_formula  # noqa: E402
 from ..layers.filters import filter_bank  # noqa: E402
-from ..models.lscat import CIFAR10_WIDTHS, IMAGENET_WIDTHS, LScat  # noqa: E402
+from ..models.lscat import LSCAT_PRESETS, LScat  # noqa: E402
 from ..models.resnet import ResNet  # noqa: E402
 from ..models.registry import full_options  # noqa: E402
 from ..run.atomic import figure, json_file, write_files  # noqa: E402
@@ -28,6 +28,7 @@ from .operators import effective_rank, energy_ranks, orientation_sharing, rank_s
 from .relu import dead_zone_abs, relu_separation, soft_threshold  # noqa: E402
 from .separation import separation_across_depth  # noqa: E402
 from .skip import skip_path_separation  # noqa: E402
+from .studies import STUDIES  # noqa: E402
 from .symmetry import network_symmetry, wavelet_symmetry  # noqa: E402
 from .translation import bank_translation_study, block_dilations, coarser, layer_translation_study  # noqa: E402
 from .variability import lscat_stages, translation_variability  # noqa: E402
@@ -57,16 +58,14 @@ def images(data: str, n: int, data_dir: str | None = None) -> tuple[torch.Tensor
     raise ValueError(f"unknown data {data!r}; expected 'textures' or 'cifar10'")
 
 
-#: LScat presets (docs/faithfulness.md, *Presets and parameter totals*): blocks, ``--factorize-filters`` and L, for the block ↔ dilation map.
-LSCAT_PRESETS = {"lscat_cifar10": (len(CIFAR10_WIDTHS), 0, 4), "lscat_imagenet": (len(IMAGENET_WIDTHS), 1, 8)}
-
 #: Shift directions of the translation study (rows, columns), unit norm.
 TRANSLATION_DIRECTIONS = {"rows": (1.0, 0.0), "columns": (0.0, 1.0), "diagonal": (0.5**0.5, 0.5**0.5)}
 
 
 def _blocks_at(bank: str, j: int) -> dict[str, list[int]]:
     """Blocks of each preset that apply ``bank`` at input stride 2^j (:func:`block_dilations`)."""
-    return {net: [i for i, bj in enumerate(block_dilations(*spec)) if bj == (bank, j)] for net, spec in LSCAT_PRESETS.items()}
+    dilations = {f"lscat_{ds}": block_dilations(len(p.widths), p.factorize_from, p.L) for ds, p in LSCAT_PRESETS.items()}
+    return {net: [i for i, bj in enumerate(d) if bj == (bank, j)] for net, d in dilations.items()}
 
 
 def _by_norm(values: list[float]) -> torch.Tensor:
@@ -120,7 +119,7 @@ def _translation_panel(ax: plt.Axes, study: dict[str, Any], norms: torch.Tensor)
     ax.text(0.02, 0.97, f"max E/(σ_x|τ|) = {study['summary']['ratio_max']:.3f}{layer}", transform=ax.transAxes, va="top", fontsize=7)
 
 
-def translation(out: Path, data: str, samples: int = 256, banks: tuple[str, ...] = ("N", "F0", "F1"), L: int = 4, dilations: tuple[int, ...] = (0, 1, 2), data_dir: str | None = None) -> dict[str, Any]:
+def translation(out: Path, data: str, samples: int = STUDIES["translation"].samples, banks: tuple[str, ...] = ("N", "F0", "F1"), L: int = 4, dilations: tuple[int, ...] = (0, 1, 2), data_dir: str | None = None) -> dict[str, Any]:
     """Phase-shift errors E_x(τ) = ‖x_τ∗ψ − e^{−iξ·τ} x∗ψ‖/‖x∗ψ‖ of every ψ_k of each bank dilated
     by 2^j (the blocks at input stride 2^j, :mod:`.translation`), on gray images, for shifts of
     |τ| = 0 … 2 pixels along rows, columns and the diagonal; with the exact per-image bound σ_x|τ|
@@ -151,7 +150,7 @@ def translation(out: Path, data: str, samples: int = 256, banks: tuple[str, ...]
     return payload
 
 
-def separation(out: Path, checkpoints: list[str], samples: int = 1024, probe: bool = True) -> dict[str, Any]:
+def separation(out: Path, checkpoints: list[str], samples: int = STUDIES["separation"].samples, probe: bool = True) -> dict[str, Any]:
     started = time.perf_counter()
     rows = {}
     for path in checkpoints:
@@ -193,7 +192,7 @@ def _excess(figure: dict[str, Any]) -> float:
     return figure["observed"] / figure["null_mean"]
 
 
-def symmetry(out: Path, data: str, samples: int = 1000, checkpoints: list[str] | None = None, data_dir: str | None = None, permutations: int = 20) -> dict[str, Any]:
+def symmetry(out: Path, data: str, samples: int = STUDIES["symmetry"].samples, checkpoints: list[str] | None = None, data_dir: str | None = None, permutations: int = 20) -> dict[str, Any]:
     """x∗ψ of ``data`` images (bank F0, L = 4: block 1 of the CIFAR-10 LScat) and, per block,
     z_j, ρ(z_j) and x_j inside each trained LScat of ``checkpoints`` (:mod:`.symmetry`)."""
     started = time.perf_counter()
@@ -236,7 +235,7 @@ def symmetry(out: Path, data: str, samples: int = 1000, checkpoints: list[str] |
     return payload
 
 
-def relu(out: Path, checkpoint: str | None = None, samples: int = 1000, permutations: int = 10) -> dict[str, Any]:
+def relu(out: Path, checkpoint: str | None = None, samples: int = STUDIES["relu"].samples, permutations: int = 10) -> dict[str, Any]:
     """The identity ReLU = even + odd part, and (with a ResNet checkpoint) the class separation
     each part carries, layer by layer (:mod:`.relu`)."""
     started = time.perf_counter()
@@ -277,7 +276,7 @@ def relu(out: Path, checkpoint: str | None = None, samples: int = 1000, permutat
 SHIFTS = [(0, 1), (1, 0), (0, 2), (2, 0), (0, 4), (4, 0), (0, 8), (8, 0)]
 
 
-def variability(out: Path, checkpoints: list[str], samples: int = 256) -> dict[str, Any]:
+def variability(out: Path, checkpoints: list[str], samples: int = STUDIES["variability"].samples) -> dict[str, Any]:
     """Translation variability per stage of each trained LScat (:mod:`.variability`)."""
     started = time.perf_counter()
     networks = {}
@@ -302,7 +301,7 @@ def variability(out: Path, checkpoints: list[str], samples: int = 256) -> dict[s
     return networks
 
 
-def skip(out: Path, checkpoints: list[str], samples: int = 1000, probe: bool = True, permutations: int = 10) -> dict[str, Any]:
+def skip(out: Path, checkpoints: list[str], samples: int = STUDIES["skip"].samples, probe: bool = True, permutations: int = 10) -> dict[str, Any]:
     """Class separation of the linear and the ρ path of U_j, per block (:mod:`.skip`)."""
     started = time.perf_counter()
     networks = {}
@@ -326,7 +325,7 @@ def skip(out: Path, checkpoints: list[str], samples: int = 1000, probe: bool = T
     return networks
 
 
-def operators(out: Path, checkpoint: str, samples: int = 256) -> dict[str, Any]:
+def operators(out: Path, checkpoint: str, samples: int = STUDIES["operators"].samples) -> dict[str, Any]:
     started = time.perf_counter()
     model, config = load_trained(checkpoint)
     if not isinstance(model, LScat):
@@ -362,3 +361,24 @@ def operators(out: Path, checkpoint: str, samples: int = 256) -> dict[str, Any]:
     return {"blocks": rows}
 
 
+
+
+def run_study(name: str, out: Path, checkpoints: list[str], data: str = "textures", data_dir: str | None = None, samples: int | None = None, probe: bool = True) -> dict[str, Any]:
+    """Run the study ``name`` of :data:`~.studies.STUDIES` (unknown names and wrong numbers of
+    checkpoints raise ValueError naming the choices); ``samples`` None: the study's default."""
+    if name not in STUDIES:
+        raise ValueError(f"unknown study {name!r}; choose one of {list(STUDIES)}")
+    study = STUDIES[name]
+    study.check(checkpoints)
+    if samples is not None and samples < 1:
+        raise ValueError(f"--samples must be a positive number of images, got {samples}")
+    kwargs: dict[str, Any] = {"samples": study.samples if samples is None else samples}
+    if study.data:
+        kwargs.update(data=data, data_dir=data_dir)
+    if study.probe:
+        kwargs["probe"] = probe
+    if study.checkpoints == (1, 1) or study.checkpoints == (0, 1):
+        kwargs["checkpoint"] = checkpoints[0] if checkpoints else None
+    elif study.checkpoints[1] != 0:
+        kwargs["checkpoints"] = checkpoints
+    return globals()[name](out, **kwargs)

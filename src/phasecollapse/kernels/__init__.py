@@ -11,4 +11,5 @@ them when built with ``fast=True`` (the model option ``fast``, default on):
 | :func:`.std_projection.standardize_project` | P_j ∘ Std of a block (:mod:`phasecollapse.layers.block`) |
 | :mod:`.banded`                  | W's spatial operator as one dense matrix product    |
 | :mod:`.dtype`                   | (the dtype each product computes in: `compute_dtype`, `operator_dtype`) |
+| :mod:`.mixed`                   | (per-column ↔ per-channel vectors of the mixed layout, used by Std and its kernel) |
 """

@@ -34,21 +34,12 @@ import torch
 from torch import Tensor
 
 from .dtype import compute_dtype
+from .mixed import per_channel, per_column
 
 
 def _as_rows(x: Tensor) -> Tensor:
     """(B, C, H, W) → (B·H·W, C), a view for channels-last tensors."""
     return x.permute(0, 2, 3, 1).reshape(-1, x.shape[1])
-
-
-def _pair_sum(v: Tensor, complex_channels: int) -> Tensor:
-    """Per real column → per channel: complex pairs summed."""
-    cc = 2 * complex_channels
-    return torch.cat([v[:cc].view(-1, 2).sum(1), v[cc:]])
-
-
-def _per_column(v: Tensor, complex_channels: int) -> Tensor:
-    return torch.cat([v[:complex_channels].repeat_interleave(2), v[complex_channels:]])
 
 
 def _slices(sizes: list[int]) -> list[slice]:
@@ -78,7 +69,7 @@ def _forward(weight: Tensor, running_mean: Tensor | None, running_var: Tensor | 
         raise ValueError("Standardization needs more than one value per channel in training mode (batch × height × width ≥ 2)")
     if not training:
         mean, var = running_mean.to(acc), running_var.to(acc)
-        scale = torch.rsqrt(_per_column(var, complex_channels) + eps)
+        scale = torch.rsqrt(per_column(var, complex_channels) + eps)
         x_hat = _standardized(rows, mean, scale, dtype)
     else:
         means, joint, scales = [], [], []
@@ -87,9 +78,9 @@ def _forward(weight: Tensor, running_mean: Tensor | None, running_var: Tensor | 
             m = r.mean(0, dtype=acc)
             centred = r - m  # in acc (type promotion)
             v = torch.linalg.vector_norm(centred, dim=0).square_().div_(n)  # two-pass variance (var_mean over rows is slower)
-            k = max(0, min(v.shape[0], 2 * complex_channels - sl.start))  # the part's complex columns
-            v = torch.cat([v[:k].view(-1, 2).sum(1), v[k:]])  # per channel, complex pairs joint
-            s = torch.rsqrt(torch.cat([v[: k // 2].repeat_interleave(2), v[k // 2 :]]) + eps)
+            part_cc = max(0, min(v.shape[0], 2 * complex_channels - sl.start)) // 2  # the part's complex channels
+            v = per_channel(v, part_cc)  # complex pairs joint
+            s = torch.rsqrt(per_column(v, part_cc) + eps)
             x_hat[:, sl] = centred.mul_(s)
             means.append(m)
             joint.append(v)
@@ -121,7 +112,7 @@ class _StdProject(torch.autograd.Function):
         a = scale.to(dtype)
         if ctx.training:
             mean_d = d_hat.mean(0, dtype=acc)
-            g_col = _per_column(_pair_sum((d_hat * x_hat).mean(0, dtype=acc), ctx.complex_channels), ctx.complex_channels)
+            g_col = per_column(per_channel((d_hat * x_hat).mean(0, dtype=acc), ctx.complex_channels), ctx.complex_channels)
             coef_hat, const = (-scale * g_col).to(dtype), (-scale * mean_d).to(dtype)  # dU = s·dÛ − s·g·Û − s·mean(dÛ)
         grads_u = []
         for part_dtype, sl in zip(ctx.part_dtypes, _slices(ctx.u_cols)):

@@ -29,18 +29,33 @@ def unitary_init(out_channels: int, in_channels: int) -> Tensor:
     """Complex64 (K, C) isometry, Haar-distributed: Wᴴ W = I if K ≥ C, else W Wᴴ = I (authors' ``utils.py:53–66``).
 
     G = Q R, the thin QR of an n×m matrix of i.i.d. standard complex Gaussians (n = max(K, C),
-    m = min(K, C)); Q·diag(R_ii/|R_ii|) is Haar on the n×m isometries (the phase correction makes
-    R's diagonal positive, which makes the factorisation unique and the law invariant under
-    unitaries; Q alone is not). W is that matrix (K ≥ C) or its transpose (K < C). For K < C this
+    m = min(K, C)), R with a positive real diagonal; this Q is Haar on the n×m isometries (the
+    positive diagonal makes the factorisation unique and the law invariant under unitaries;
+    LAPACK's Q alone is not). W is that matrix (K ≥ C) or its transpose (K < C). For K < C this
     is the law of the paper's Vᴴ (thin SVD of a complex Gaussian); for K > C the paper's U has the
-    same |w_ij| law but LAPACK's convention fixes its column phases, which are uniform here. One
-    thin QR in complex64 costs a fraction of that SVD in complex128.
+    same |w_ij| law but LAPACK's convention fixes its column phases, which are uniform here.
+    Q is computed by :func:`haar_q`.
     """
     n, m = max(out_channels, in_channels), min(out_channels, in_channels)
-    q, r = torch.linalg.qr(torch.complex(torch.randn(n, m), torch.randn(n, m)))
-    d = r.diagonal()
-    q = q * (d / d.abs())
+    q = haar_q(torch.complex(torch.randn(n, m), torch.randn(n, m)))
     return q if out_channels >= in_channels else q.mT
+
+
+def haar_q(g: Tensor) -> Tensor:
+    """Q of G = Q R (thin, R upper triangular with a positive real diagonal) for a complex (n, m), n ≥ m.
+
+    Tall G (n ≥ 2m): Cholesky QR, R = chol(GᴴG)ᴴ (upper, positive real diagonal), Q = G R⁻¹: two
+    matrix products, 4× faster than LAPACK's QR at 5120×512. A Gaussian this tall has condition
+    number κ < 6, so one pass is orthonormal to fp32 rounding (loss ∝ ε·κ²; measured 5e-7 at
+    n = 2m … 10m). Otherwise Householder QR with the phases of R's diagonal moved into Q.
+    """
+    n, m = g.shape
+    if n < 2 * m:
+        q, r = torch.linalg.qr(g)
+        d = r.diagonal()
+        return q * (d / d.abs())
+    lower = torch.linalg.cholesky(g.mH @ g)
+    return torch.linalg.solve_triangular(lower.mH, g, upper=True, left=False)
 
 
 def mixed_real_matrix(re: Tensor, im: Tensor, complex_channels: int) -> Tensor:

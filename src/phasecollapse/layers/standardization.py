@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ..kernels.mixed import per_channel, per_column
 from .complex import check_feature_map
 
 
@@ -31,13 +32,6 @@ class Standardization(nn.Module):
 
     def extra_repr(self) -> str:
         return f"complex_channels={self.complex_channels}, real_channels={self.real_channels}"
-
-    def _per_channel_var(self, real_var: Tensor) -> Tensor:
-        cc = 2 * self.complex_channels
-        return torch.cat([real_var[:cc].view(-1, 2).sum(1), real_var[cc:]])
-
-    def _per_real_channel(self, v: Tensor) -> Tensor:
-        return torch.cat([v[: self.complex_channels].repeat_interleave(2), v[self.complex_channels :]])
 
     @torch.no_grad()
     def update_running(self, mean: Tensor, var: Tensor, n: int) -> None:
@@ -57,9 +51,9 @@ class Standardization(nn.Module):
             if n < 2:
                 raise ValueError("Standardization needs more than one value per channel in training mode (batch × height × width ≥ 2)")
             real_var, mean = torch.var_mean(xf, dim=(0, 2, 3), correction=0)
-            var = self._per_channel_var(real_var)
+            var = per_channel(real_var, self.complex_channels)
             self.update_running(mean, var, n)
         else:
             mean, var = self.running_mean.to(xf.dtype), self.running_var.to(xf.dtype)
-        scale = torch.rsqrt(self._per_real_channel(var) + self.eps)
+        scale = torch.rsqrt(per_column(var, self.complex_channels) + self.eps)
         return ((xf - mean.view(1, -1, 1, 1)) * scale.view(1, -1, 1, 1)).to(x.dtype)

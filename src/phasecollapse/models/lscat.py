@@ -13,6 +13,7 @@ Presets (docs/faithfulness.md, *Presets and parameter totals*)::
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -24,8 +25,23 @@ from ..layers.wavelet import Algorithm
 from .inputs import check_images
 from ..layers.head import LinearHead
 
-CIFAR10_WIDTHS = (64, 128, 256, 512, 512, 512, 512, 512)
-IMAGENET_WIDTHS = (32, 64, 64, 128, 256, 512, 512, 512, 512, 512, 256)
+
+
+@dataclass(frozen=True)
+class LScatPreset:
+    """The paper's LScat of one data set: K_j per block, L, ``--factorize-filters`` (the first
+    block that uses the banks F0/F1; block 0 uses N before it)."""
+
+    widths: tuple[int, ...]
+    L: int
+    factorize_from: int
+
+
+#: The presets of the docstring, by data set (read by the model registry and the studies).
+LSCAT_PRESETS = {
+    "cifar10": LScatPreset((64, 128, 256, 512, 512, 512, 512, 512), L=4, factorize_from=0),
+    "imagenet": LScatPreset((32, 64, 64, 128, 256, 512, 512, 512, 512, 512, 256), L=8, factorize_from=1),
+}
 
 
 def tie_projections(blocks: Sequence[LScatBlock], groups: Sequence[Sequence[int]]) -> None:

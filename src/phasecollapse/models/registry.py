@@ -37,7 +37,7 @@ from torch import nn
 
 from ..data import DATASETS
 from ..layers.wavelet import Algorithm
-from .lscat import CIFAR10_WIDTHS, IMAGENET_WIDTHS, LScat
+from .lscat import LSCAT_PRESETS, LScat
 from .pretrained import Pretrained, WeightsError, load_pretrained
 from .resnet import ResNet
 from .scat import ScatNet
@@ -125,14 +125,14 @@ def _scaled(widths: Sequence[int], factor: float) -> list[int]:
 
 
 def _lscat(dataset: str, skip: bool) -> Callable[..., nn.Module]:
-    default_widths, L0, factorize_from = (CIFAR10_WIDTHS, 4, 0) if dataset == "cifar10" else (IMAGENET_WIDTHS, 8, 1)
+    preset = LSCAT_PRESETS[dataset]
     size, classes = DATASETS[dataset]
 
     def build(
         nonlinearity: str = "mod",
         width_factor: float = 1.0,
         widths: Sequence[int] | None = None,
-        L: int = L0,
+        L: int = preset.L,
         num_classes: int = classes,
         wavelet: Algorithm = "auto",
         odd_size_quirk: bool = True,
@@ -140,8 +140,8 @@ def _lscat(dataset: str, skip: bool) -> Callable[..., nn.Module]:
         projection: str | dict[str, object] = "dense",
         tied: Sequence[Sequence[int]] = (),
     ) -> nn.Module:
-        ks = _scaled(widths if widths is not None else default_widths, width_factor)
-        return LScat(ks, L, factorize_from, num_classes, size, nonlinearity, skip, wavelet=wavelet, odd_size_quirk=odd_size_quirk, fast=fast, projection=projection, tied=tied)
+        ks = _scaled(widths if widths is not None else preset.widths, width_factor)
+        return LScat(ks, L, preset.factorize_from, num_classes, size, nonlinearity, skip, wavelet=wavelet, odd_size_quirk=odd_size_quirk, fast=fast, projection=projection, tied=tied)
 
     return build
 
