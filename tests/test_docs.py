@@ -57,3 +57,47 @@ def test_readme_is_short_and_its_headline_is_the_generated_one() -> None:
 def test_readme_links_point_at_files_of_the_repository() -> None:
     links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", (ROOT / "README.md").read_text())
     assert links and [link for link in links if not link.startswith("http") and not (ROOT / link).exists()] == []
+
+
+RESULT_PAGES = ("studies.md", "cheaper_pj.md", "reproduction.md", "speed.md")
+
+
+@pytest.mark.parametrize("page", RESULT_PAGES)
+def test_result_pages_hold_no_hand_typed_table_of_results(page: str) -> None:
+    """Tables of measured figures come from the records at build time (``{include}
+    _generated/…``), every include names a record that exists."""
+    text = (ROOT / "docs" / page).read_text()
+    assert not re.search(r"^\|[-| ]+\|$", text, re.M), f"{page} has a hand-typed Markdown table"
+    generated = ROOT / "docs" / "_ext" / "generated.py"
+    for name in re.findall(r"_generated/([\w.]+\.md)", text):
+        stem = name.removesuffix(".md")
+        sources = [ROOT / "src" / "phasecollapse" / "configs" / "reproduce" / f"{stem}.toml", ROOT / "results" / "analysis" / f"{stem.replace('_', '/', 1)}.json", ROOT / "results" / "analysis" / f"{stem}.json", ROOT / "results" / "bench" / name.removeprefix("bench_")]
+        assert stem == "analyze_commands" or any(p.exists() for p in sources), f"{page} includes {name}, made from no record"
+    assert generated.exists()
+
+
+def test_study_tables_show_the_records_numbers() -> None:
+    """Each study's table carries its record's figures (checked on the committed records), and
+    moves with them: changing a value in the record changes the table."""
+    import copy
+    import json
+
+    from phasecollapse.analysis.tables import RENDERERS, markdown
+
+    records = {p.stem: json.loads(p.read_text()) for p in sorted((ROOT / "results" / "analysis").rglob("*.json")) if p.stem in RENDERERS}
+    assert set(records) == set(RENDERERS)
+    sep = records["separation"]["models"]
+    net = next(iter(sep))
+    table = markdown("separation", records["separation"])
+    assert f"{sep[net]['blocks'][7]['ncm_err']:.1f}" in table.splitlines()[4]
+    changed = copy.deepcopy(records["separation"])
+    changed["models"][net]["blocks"][7]["ncm_err"] = 12.345
+    assert "12.3" in markdown("separation", changed) and "12.3" not in table
+    var = records["variability"]["networks"]
+    assert [f"{s['variance_ratio']:.2f}" for s in next(iter(var.values()))["stages"] if s["stage"].startswith("ρ")] == markdown("variability", records["variability"]).splitlines()[2].strip("| ").split(" | ")[1:]
+    for name, record in records.items():
+        for table in markdown(name, record).strip().split("\n\n"):  # every row as wide as its header
+            lines = table.splitlines()
+            assert len(lines) >= 3 and len({line.count("|") - line.count("\\|") for line in lines}) == 1, name
+    with pytest.raises(ValueError, match="no table for study"):
+        markdown("nope", {})

@@ -3,7 +3,10 @@
 - ``results/reproduce/TABLE.json`` → ``docs/_generated/TABLE.md`` (the Markdown
   ``phasecollapse reproduce`` writes, from the same renderer: :mod:`phasecollapse.run.render`)
   and the table's figure;
-- the figures of ``results/analysis/`` next to them.
+- ``results/bench/NAME.md`` → ``_generated/bench_NAME.md`` (what ``phasecollapse bench`` wrote);
+- the figures of ``results/analysis/`` next to them, and the table of each study's record
+  (``results/analysis/DIR/NAME.json`` → ``_generated/DIR_NAME.md``, :mod:`phasecollapse.analysis.tables`)
+  and the list of studies (:data:`phasecollapse.analysis.studies.STUDIES`).
 
 Docstrings use ``|z|`` for moduli, which reStructuredText would read as substitutions: the
 ``autodoc-process-docstring`` hook escapes the bars.
@@ -16,6 +19,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from phasecollapse.analysis.studies import STUDIES
+from phasecollapse.analysis.tables import RENDERERS, markdown as study_table
 from phasecollapse.run.render import markdown
 from phasecollapse.run.reproduce import tables
 
@@ -34,8 +39,17 @@ def render(app: Any) -> None:
         figure = record.with_suffix(".png")
         if figure.exists():
             shutil.copyfile(figure, out / figure.name)
-    for figure in sorted((ROOT / "results" / "analysis").rglob("*.png")):  # lscat/separation.png → lscat_separation.png
-        shutil.copyfile(figure, out / "_".join(figure.relative_to(ROOT / "results" / "analysis").parts))
+    commands = "\n".join(f"{s.usage()}\n    # {s.measures}" for s in STUDIES.values())
+    (out / "analyze_commands.md").write_text(f"```bash\n{commands}\n```\n")
+    for record in sorted((ROOT / "results" / "bench").glob("*.md")):  # its title in bold, not a page heading
+        title, _, rest = record.read_text().partition("\n")
+        (out / f"bench_{record.name}").write_text(f"**{title.lstrip('# ')}**\n{rest}")
+    analysis = ROOT / "results" / "analysis"
+    for figure in sorted(analysis.rglob("*.png")):  # lscat/separation.png → lscat_separation.png
+        shutil.copyfile(figure, out / "_".join(figure.relative_to(analysis).parts))
+    for record in sorted(analysis.rglob("*.json")):  # lscat/skip.json → lscat_skip.md
+        if record.stem in RENDERERS:
+            (out / "_".join(record.relative_to(analysis).with_suffix(".md").parts)).write_text(study_table(record.stem, json.loads(record.read_text())))
 
 
 def escape_bars(app: Any, what: str, name: str, obj: Any, options: Any, lines: list[str]) -> None:
