@@ -279,3 +279,12 @@ def test_tradeoff_front_is_chosen_on_validation_when_every_row_has_it() -> None:
     assert "a (11.50 %, 10.0× fewer P_j parameters, +0.50 points)" in lines[2] and "b (" not in lines[2]
     rows[2]["val_err_mean"] = None  # one row without: back to the test errors
     assert "b (11.00 %" in _tradeoff_lines(rows)[2] and "a (" not in _tradeoff_lines(rows)[2]
+
+
+def test_a_row_names_the_machine_of_each_seed_where_they_differ() -> None:
+    from phasecollapse.run.reproduce import _seed_machines
+
+    gpu = {"environment": {"cpu": "Intel Xeon", "cpu_cores": 16, "gpu": "NVIDIA H200"}, "epochs_completed": 10}
+    cpu = {"environment": {"cpu": "AMD EPYC", "cpu_cores": 2}, "epochs_completed": 10}
+    assert _seed_machines([0, 1], [gpu, cpu]) == "seed 0: Intel Xeon (16 cores), NVIDIA H200; seed 1: AMD EPYC (2 cores)"
+    assert _seed_machines([0, 1], [cpu, cpu]) == "AMD EPYC (2 cores)"

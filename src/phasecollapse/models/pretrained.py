@@ -97,13 +97,18 @@ def manifest(directory: str | os.PathLike[str] | None = None) -> dict[str, dict[
     return raw["weights"]
 
 
-def save_weights(path: str | os.PathLike[str], state: dict[str, Tensor], model: str, options: dict[str, Any]) -> None:
-    """Write ``state`` (floating tensors as fp32; copies, so that tied parameters are stored under
-    each of their names) as safetensors with the metadata of the module docstring."""
-    from safetensors.torch import save_file
+def weights_bytes(state: dict[str, Tensor], model: str, options: dict[str, Any]) -> bytes:
+    """``state`` (floating tensors as fp32; copies, so that tied parameters are stored under each
+    of their names) as safetensors bytes with the metadata of the module docstring."""
+    from safetensors.torch import save
 
     tensors = {k: (v.detach().float() if v.is_floating_point() else v.detach()).cpu().contiguous().clone() for k, v in state.items()}
-    save_file(tensors, str(path), metadata={"format": FORMAT, "model": model, "options": json.dumps(options, sort_keys=True)})
+    return save(tensors, metadata={"format": FORMAT, "model": model, "options": json.dumps(options, sort_keys=True)})
+
+
+def save_weights(path: str | os.PathLike[str], state: dict[str, Tensor], model: str, options: dict[str, Any]) -> None:
+    """Write :func:`weights_bytes` to ``path``."""
+    Path(path).write_bytes(weights_bytes(state, model, options))
 
 
 def read_weights(path: str | os.PathLike[str]) -> Weights:

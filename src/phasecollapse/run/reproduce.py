@@ -196,6 +196,12 @@ def _machines(run: dict[str, Any]) -> str:
     return "; ".join(f"epochs {first}–{end}: {machine}" for (first, machine), end in zip(stretches, ends))
 
 
+def _seed_machines(seeds: list[int], runs: list[dict[str, Any]]) -> str:
+    """The machine of a row's runs: one, or each seed's where they differ."""
+    machines = [_machines(r) for r in runs]
+    return machines[0] if len(set(machines)) == 1 else "; ".join(f"seed {s}: {m}" for s, m in zip(seeds, machines))
+
+
 def _summary_row(row: Row, seeds: list[int], runs: list[dict[str, Any]], tradeoff: bool = False) -> dict[str, Any]:
     errors = [r["final"]["test_top1_err"] for r in runs]
     val = [r["final"].get("val_top1_err") for r in runs]
@@ -220,7 +226,7 @@ def _summary_row(row: Row, seeds: list[int], runs: list[dict[str, Any]], tradeof
         "options": options,
         "wall_s": [r["wall_s"] for r in runs],
         "images_per_s": [r["final"].get("train_images_per_s") for r in runs],
-        "machine": _machines(first),
+        "machine": _seed_machines(seeds, runs),
         "commit": list(dict.fromkeys(r["environment"]["git_commit"] for r in runs)),  # in seed order
         "config_hash": first.get("config_hash"),
         **({"cost": _cost(model, options)} if tradeoff else {}),

@@ -1,25 +1,27 @@
 """``phasecollapse export-weights CHECKPOINT --name NAME --out DIR``: publish a trained checkpoint.
 
-Writes ``DIR/NAME.safetensors`` (:func:`~phasecollapse.models.pretrained.save_weights`: the
+Writes ``DIR/NAME.safetensors`` (:func:`~phasecollapse.models.pretrained.weights_bytes`: the
 weights the run evaluated, :func:`~phasecollapse.run.checkpoint.evaluated_state`, in fp32, with
 the model name and options), adds or replaces the entry NAME of ``DIR/manifest.json`` (file,
 SHA-256, model, options, data set, the checkpoint's test error from the run's ``results.json``,
 the recipe, commit and commands) and rewrites the model cards ``DIR/README.md`` from the
-manifest. The published weights of the package are ``src/phasecollapse/weights``
+manifest, the three files together (:func:`~phasecollapse.run.atomic.write_files`). The published weights of the package are ``src/phasecollapse/weights``
 (:data:`~phasecollapse.models.pretrained.WEIGHTS_DIR`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 from pathlib import Path
 from typing import Any
 
-from ..models.pretrained import MANIFEST_FORMAT, manifest, save_weights, sha256_file
+from ..models.pretrained import MANIFEST_FORMAT, manifest, weights_bytes
+from .atomic import text, write_files
 from .checkpoint import CheckpointError, evaluated_state, load, load_model_state
-from .config import UNHASHED, config_hash, from_dict
+from .config import CONFIG_DIR, UNHASHED, config_hash, from_dict, load_config
 from .experiment import build_model
 from .provenance import command
 
@@ -53,12 +55,13 @@ def export_weights(checkpoint: str | os.PathLike[str], name: str, out: str | os.
     entries = manifest(out)  # read before writing anything: a broken manifest stops the export
     out.mkdir(parents=True, exist_ok=True)
     target = out / f"{name}.safetensors"
-    save_weights(target, model.state_dict(), config.model.name, config.model.options)
+    data = weights_bytes(model.state_dict(), config.model.name, config.model.options)
+    env = results["environment"]
     recipe = {s: {k: v for k, v in table.items() if (s, k) not in UNHASHED} for s, table in config.to_dict().items()}
     entries[name] = {
         "file": target.name,
-        "sha256": sha256_file(target),
-        "bytes": target.stat().st_size,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "bytes": len(data),
         "model": config.model.name,
         "options": config.model.options,
         "parameters": sum(p.numel() for p in model.parameters()),
@@ -68,13 +71,20 @@ def export_weights(checkpoint: str | os.PathLike[str], name: str, out: str | os.
         "test_top5_err": top5,
         "config": recipe,
         "config_hash": config_hash(config),
-        "commit": results["environment"]["git_commit"],
-        "train_command": results["environment"]["command"],
+        "commit": env["git_commit"],
+        "machine": f"{env['cpu']} ({env['cpu_cores']} cores)" + (f", {env['gpu']}" if env.get("gpu") else ""),
+        "train_command": env["command"],
         "export_command": command(),
     }
-    (out / "manifest.json").write_text(json.dumps({"format": MANIFEST_FORMAT, "weights": dict(sorted(entries.items()))}, indent=2) + "\n")
-    (out / "README.md").write_text(model_cards(entries))
+    write_files({target: lambda f: f.write(data), out / "manifest.json": text(json.dumps({"format": MANIFEST_FORMAT, "weights": dict(sorted(entries.items()))}, indent=2) + "\n"), out / "README.md": text(model_cards(entries))})
     return entries[name]
+
+
+def paper_epochs(dataset: str) -> int | None:
+    """Epochs of the paper's recipe for ``dataset`` (the packaged preset ``DATASET/base``), None
+    for a data set the paper does not train on."""
+    preset = CONFIG_DIR / dataset / "base.toml"
+    return load_config(str(preset)).optim.epochs if preset.is_file() else None
 
 
 def model_cards(entries: dict[str, dict[str, Any]]) -> str:
@@ -97,6 +107,7 @@ def model_cards(entries: dict[str, dict[str, Any]]) -> str:
             f"- Recipe: {recipe['optim']['epochs']} epochs, lr {recipe['optim']['lr']}, schedule {recipe['optim']['schedule']}, batch {recipe['data']['batch_size']}, precision {recipe['train']['precision']}; config hash `{e['config_hash']}` (the full recipe is the entry's `config`).",
             f"- Trained by `{e['train_command']}` at commit `{e['commit']}`; exported by `{e['export_command']}`.",
             f"- File `{e['file']}`, SHA-256 `{e['sha256']}`.",
+            *([f"- What it is not: the paper's training. It trained {recipe['optim']['epochs']} epochs at a CPU budget{' on ' + e['machine'] if 'machine' in e else ''}; the paper's {e['dataset']} recipe runs {paper} epochs, so its error sits above the poster's (the docs' reproduction tables set the two side by side)."] if (paper := paper_epochs(e["dataset"])) else []),
             "- Intended use: research on phase collapse and reproduction of the paper; not evaluated for any deployment.",
         ]
     return "\n".join(lines) + "\n"
