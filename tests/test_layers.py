@@ -125,8 +125,9 @@ def test_normalization_unit_norm_and_safe_at_zero() -> None:
     assert torch.isfinite(x.grad).all()
 
 
+@pytest.mark.parametrize("gauss", [False, True])
 @pytest.mark.parametrize("training", [True, False])
-def test_standardize_project_kernel_equals_the_modules(training: bool) -> None:
+def test_standardize_project_kernel_equals_the_modules(training: bool, gauss: bool) -> None:
     from phasecollapse.kernels.std_projection import standardize_project
 
     cc, cr = 3, 4
@@ -143,7 +144,7 @@ def test_standardize_project_kernel_equals_the_modules(training: bool) -> None:
     expected = proj(std_a(torch.cat(a, 1)))
     ga = torch.autograd.grad((expected * probe).sum(), [*a, proj.weight])
     running = None if training else (std_b.running_mean, std_b.running_var)
-    got, mean, var = standardize_project(b, proj.real_weight(), cc, std_b.eps, running)
+    got, mean, var = standardize_project(b, proj.real_weight(), cc, std_b.eps, running, gauss)
     if training:  # the kernel returns the batch statistics; the layer owning them updates its averages
         std_b.update_running(mean, var, got.numel() // got.shape[1])
     gb = torch.autograd.grad((got * probe).sum(), [*b, proj.weight])
@@ -152,6 +153,66 @@ def test_standardize_project_kernel_equals_the_modules(training: bool) -> None:
         torch.testing.assert_close(x, y)
     torch.testing.assert_close(std_a.running_mean, std_b.running_mean)
     torch.testing.assert_close(std_a.running_var, std_b.running_var)
+
+
+def _split_parts(cc: int, cr: int) -> list[Tensor]:
+    """U (3, 2·Cc + Cr, 5, 7) in parts of uneven widths, complex ones first (fp32, channels-last)."""
+    widths = [2 * w for w in ([cc - 1, 1] if cc > 1 else [cc]) if w] + [w for w in ([1, cr - 1] if cr > 1 else [cr]) if w]
+    return [(torch.randn(3, w, 5, 7) * 2 + 1).contiguous(memory_format=torch.channels_last) for w in widths]
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize(("cc", "cr"), [(3, 4), (3, 0), (0, 5), (1, 6)])
+def test_gauss_kernel_equals_the_four_product_form(cc: int, cr: int, training: bool) -> None:
+    """Gauss's three products = the four-product GEMM in fp32: Y, its gradient w.r.t. the parts
+    and P_j's weight, and the no-grad path; parts of uneven widths, odd maps, Cr = 0 and Cc = 0."""
+    from phasecollapse.kernels.std_projection import standardize_project
+
+    parts = _split_parts(cc, cr)
+    std, proj = Standardization(cc, cr).train(training), ComplexProjection(cc, cr, 5)
+    std.running_mean.normal_()
+    std.running_var.uniform_(0.5, 2)
+    running = None if training else (std.running_mean, std.running_var)
+    probe = torch.randn(3, 10, 5, 7)
+    results = []
+    for gauss in (False, True):
+        inputs = [p.clone().requires_grad_(True) for p in parts]
+        y, mean, var = standardize_project(inputs, proj.real_weight(), cc, std.eps, running, gauss)
+        with torch.no_grad():
+            y_eval, _, _ = standardize_project(parts, proj.real_weight(), cc, std.eps, running, gauss)
+        assert y.stride(1) == 1  # channels-last
+        results.append((y, y_eval, mean, var, *torch.autograd.grad((y * probe).sum(), [*inputs, proj.weight])))
+    for four, three in zip(*results):
+        torch.testing.assert_close(three, four, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("complex_input", "skip", "nonlinearity", "projection"),
+    [(False, False, "mod", "dense"), (True, True, "mod", "dense"), (True, True, "cst", "dense"), (True, False, "mod", {"kind": "lowrank", "rank": 1})],
+    ids=["Cc=0", "Cc=Cr", "Cr=0", "lowrank"],
+)
+def test_gauss_block_equals_the_paper_modules(monkeypatch: pytest.MonkeyPatch, complex_input: bool, skip: bool, nonlinearity: str, projection: object) -> None:
+    """A block whose fused Std + P_j runs Gauss's products (the module switch ``GAUSS``) = the
+    paper's modules (fp64): output, running statistics, gradients (input, parameters), then eval
+    mode. Cc = 0 checks that a block without complex columns runs (the four-product form)."""
+    from phasecollapse.kernels import std_projection
+    from phasecollapse.layers.block import LScatBlock
+    from phasecollapse.layers.filters import filter_bank
+
+    monkeypatch.setattr(std_projection, "GAUSS", True)
+    blocks = [LScatBlock(2, 4, filter_bank("F0", 4), complex_input, nonlinearity, skip, input_size=9, fast=fast, projection=projection).double() for fast in (True, False)]
+    blocks[1].load_state_dict(blocks[0].state_dict())
+    if projection != "dense":
+        assert blocks[0].proj.factors() is not None  # the factored path: Gauss in its first product
+    x = torch.randn(3, 4 if complex_input else 2, 9, 9, dtype=torch.float64, requires_grad=True)
+    probe = torch.randn(3, 8, blocks[0].output_size, blocks[0].output_size, dtype=torch.float64)
+    results = []
+    for block in blocks:
+        y = block(x)
+        grads = torch.autograd.grad((y * probe).sum(), [x, *block.parameters()])
+        results.append((y, block.std.running_mean, block.std.running_var, *grads, block.eval()(x).detach()))
+    for fast, paper in zip(*results):
+        torch.testing.assert_close(fast, paper)
 
 
 @pytest.mark.parametrize("fast", [True, False])

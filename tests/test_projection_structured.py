@@ -64,7 +64,8 @@ def test_structure_runs_as_its_dense_materialisation(name: str, nl: str, spec: o
         torch.testing.assert_close(p.grad, q.grad, rtol=1e-6, atol=1e-9, msg=n)
 
 
-def test_factored_kernel_equals_its_twin_forward_and_gradient() -> None:
+@pytest.mark.parametrize("gauss", [False, True], ids=["four_products", "gauss"])
+def test_factored_kernel_equals_its_twin_forward_and_gradient(gauss: bool) -> None:
     torch.manual_seed(0)
     cc, cr = 3, 5
     proj = LowRankProjection(cc, cr, 6, 2).double()
@@ -72,7 +73,7 @@ def test_factored_kernel_equals_its_twin_forward_and_gradient() -> None:
     std = Standardization(cc, cr).double()
     parts = [(torch.randn(4, 2 * cc, 5, 5, dtype=torch.float64) * 2 + 1).requires_grad_(), (torch.randn(4, cr, 5, 5, dtype=torch.float64) - 3).requires_grad_()]
     ref = proj(std(torch.cat(parts, 1)))
-    got, mean, var = factored_standardize_project(parts, *proj.factors(), cc, std.eps)
+    got, mean, var = factored_standardize_project(parts, *proj.factors(), cc, std.eps, gauss=gauss)
     torch.testing.assert_close(got, ref)
     g = torch.randn_like(ref)
     grads_ref = torch.autograd.grad(ref, [*parts, proj.a, proj.b], g)

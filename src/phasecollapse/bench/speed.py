@@ -13,6 +13,10 @@ Both sides time the training loop's own step (:func:`phasecollapse.run.train.tra
 under a :class:`~phasecollapse.run.config.Config` (precision, channels-last, compile), so what
 is timed is what ``phasecollapse train`` runs.
 
+``bench train --compare gauss``: the ``fast`` step twice instead, its fused Std + P_j with four
+real products (``fast``) and with Gauss's three (``fast+gauss``; :data:`phasecollapse.kernels.std_projection.GAUSS`
+set in that side's process); the speedup is the second's over the first. Files ``train_gauss_*``.
+
 ``bench scat``: the order-2 scattering (J = 3, L = 8, 32×32) against Kymatio's torch backend.
 
 Each side runs in its own spawned process (so peak memory is its own), both with the same
@@ -59,16 +63,19 @@ def side_config(side: str, use_compile: bool) -> Config:
     return load_config(None, [f"train.precision={'bf16' if fast else 'fp32'}", f"train.channels_last={str(fast).lower()}", f"train.compile={str(fast and use_compile).lower()}"])
 
 
-def train_steps(side: str, model_name: str, options: dict[str, Any], batch_size: int, steps: int, warmup: int, device: str, use_compile: bool) -> dict[str, Any]:
+def train_steps(side: str, model_name: str, options: dict[str, Any], batch_size: int, steps: int, warmup: int, device: str, use_compile: bool, gauss: bool = False) -> dict[str, Any]:
     """Time ``steps`` calls of the training loop's :func:`~phasecollapse.run.train.train_step`
     after ``warmup`` ones (runs in a child process). The ``authors`` side of an LScat runs its
-    parameters through :class:`~phasecollapse.bench.torch_complex.TorchComplexLScat`."""
+    parameters through :class:`~phasecollapse.bench.torch_complex.TorchComplexLScat`. ``gauss``:
+    the fused Std + P_j with Gauss's three products (sets this process's ``std_projection.GAUSS``)."""
+    from ..kernels import std_projection
     from ..models import create_model
     from ..models.lscat import LScat
     from ..run.train import maybe_compile, place, train_step
     from .torch_complex import TorchComplexLScat
 
     dev = torch.device(device)
+    std_projection.GAUSS = gauss
     torch.manual_seed(0)
     config = side_config(side, use_compile)
     model = create_model(model_name, **options)
@@ -89,7 +96,8 @@ def train_steps(side: str, model_name: str, options: dict[str, Any], batch_size:
         if i >= warmup:
             times.append(time.perf_counter() - start)
     median = statistics.median(times)
-    return {"side": side, "images_per_s": batch_size / median, "step_s_median": median, "step_s": times, "peak_memory_mb": _peak_memory_mb(dev), "precision": config.train.precision, "compiled": config.train.compile}
+    label = f"{side}+gauss" if gauss else side
+    return {"side": label, "images_per_s": batch_size / median, "step_s_median": median, "step_s": times, "peak_memory_mb": _peak_memory_mb(dev), "precision": config.train.precision, "compiled": config.train.compile, "gauss": gauss}
 
 
 def scat_throughput(side: str, batch_size: int, steps: int, warmup: int, device: str) -> dict[str, Any]:
@@ -157,12 +165,24 @@ def _report(kind: str, title: str, params: dict[str, Any], results: list[dict[st
     return speedup
 
 
-def bench_train(model: str, batch_size: int, steps: int, warmup: int = 2, width_factor: float | None = None, device: str = "cpu", out_dir: str = "results/bench", use_compile: bool = True) -> float:
+COMPARISONS = ("gauss",)
+"""What ``bench train --compare`` can time side by side instead of authors vs fast."""
+
+
+def bench_train(model: str, batch_size: int, steps: int, warmup: int = 2, width_factor: float | None = None, device: str = "cpu", out_dir: str = "results/bench", use_compile: bool = True, compare: str | None = None) -> float:
+    """Time the training step of ``model``: authors vs fast, or (``compare="gauss"``) fast with
+    the fused Std + P_j in four products vs Gauss's three. Returns the second side's speedup."""
+    if compare is not None and compare not in COMPARISONS:
+        raise ValueError(f"unknown comparison {compare!r}; expected one of {COMPARISONS}")
     started = time.perf_counter()
     options = {} if width_factor is None else {"width_factor": width_factor}
-    results = [_in_child(train_steps, side, model, options, batch_size, steps, warmup, device, use_compile) for side in ("authors", "fast")]
-    params = {"model": model, "options": options, "batch_size": batch_size, "steps": steps, "warmup": warmup, "device": device, "compile": use_compile}
-    return _report("train", f"Training steps: {model} {options or ''}, batch {batch_size}", params, results, Path(out_dir), started)
+    sides = [("fast", False), ("fast", True)] if compare == "gauss" else [("authors", False), ("fast", False)]
+    results = [_in_child(train_steps, side, model, options, batch_size, steps, warmup, device, use_compile, gauss) for side, gauss in sides]
+    params = {"model": model, "options": options, "batch_size": batch_size, "steps": steps, "warmup": warmup, "device": device, "compile": use_compile, "compare": compare}
+    title = f"Training steps: {model} {options or ''}, batch {batch_size}"
+    if compare == "gauss":
+        title += ": fused Std + P_j in four real products (fast) vs Gauss's three (fast+gauss)"
+    return _report("train" if compare is None else f"train_{compare}", title, params, results, Path(out_dir), started)
 
 
 def bench_scat(batch_size: int, steps: int, warmup: int = 1, device: str = "cpu", out_dir: str = "results/bench") -> float:

@@ -20,14 +20,41 @@ written out (batch-norm style, with the joint complex variance), two GEMMs:
     dU = s·(dÛ − mean(dÛ) − Û·g),   g_c = mean(Σ_{parts of c} dÛ·Û)   (training mode)
     dU = s·dÛ                                                         (eval mode)
 
+**Gauss's three products** (``gauss=True``, or the module default :data:`GAUSS`). With the
+complex P_j = A + iB on the complex columns (A_r + iB_r on the real ones) and Û's complex
+columns split into real and imaginary parts X, Y (rows = pixels), R its real columns, the
+four-product GEMM above costs 2K·(2·Cc + Cr) MACs per pixel. Gauss's trick gives the output's
+real and imaginary parts Re, Im (its real pairs) with S = X + Y as
+
+    k = S W₁ᵀ,   Re = k + [Y, R] W₂ᵀ,   Im = k + [R, X] W₃ᵀ,
+    W₁ = A,   W₂ = [−(A + B), A_r],   W₃ = [B_r, B − A]                  (:func:`gauss_weights`)
+
+K·(3·Cc + 2·Cr) MACs: 1/6 fewer at Cc = Cr (U = [Wx, ρ(Wx)], ρ = mod), 1/(4 + 2L) at Cr = L·Cc
+(U = |W|x; 1/12 for L = 4). Û is written as [S | Y | R | X] (3·Cc + Cr columns; S summed in
+fp32 and rounded once like the rest), so that each product reads contiguous columns; Re and
+Im are then interleaved into the output's real pairs (one pass). Each output is the rounded
+k plus a product the GEMM accumulates onto it (``addmm``, rounded once), not the difference of
+three rounded products (the textbook Im = T₃ − T₁ − T₂): in bf16 the former measured 1.2× the
+modules' error, the latter 1.5×. The backward, with dRe, dIm the halves of the output's gradient:
+
+    dW₁ = (dRe + dIm)ᵀ S,   dW₂ = dReᵀ [Y, R],   dW₃ = dImᵀ [R, X]
+    dS = (dRe + dIm) W₁,   [dY₁, dR₁] = dRe W₂,   [dR₂, dX₁] = dIm W₃
+    dX = dX₁ + dS,   dY = dY₁ + dS,   dR = dR₁ + dR₂
+
+six GEMMs, twice the forward's MACs as in the four-product form (every sum but dX₁ + dS
+accumulated by a GEMM); autograd carries dW₁, dW₂, dW₃ to A and B. The price is element-wise: writing S, interleaving the output,
+de-interleaving dY and summing dRe + dIm. Without complex columns (Cc = 0) both forms cost the
+same and the four-product one runs.
+
 Paper twin: ``proj(std(cat(parts)))`` with :class:`~phasecollapse.layers.standardization.Standardization`
 and :class:`~phasecollapse.layers.projection.ComplexProjection` (tested against it, forward and
-gradient). The kernel returns the batch statistics; the Std layer that owns the running
-averages updates them (:meth:`Standardization.update_running`).
+gradient, in both forms). The kernel returns the batch statistics; the Std layer that owns the
+running averages updates them (:meth:`Standardization.update_running`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -35,6 +62,11 @@ from torch import Tensor
 
 from .dtype import compute_dtype
 from .mixed import per_channel, per_column
+
+GAUSS = False
+"""The product form the fused kernel uses when a call does not choose: False, the four-product
+GEMM; True, Gauss's three products. Four until the step is measured side by side
+(``phasecollapse bench train --compare gauss``)."""
 
 
 def _as_rows(x: Tensor) -> Tensor:
@@ -50,15 +82,111 @@ def _slices(sizes: list[int]) -> list[slice]:
     return [slice(a, b) for a, b in zip(starts, starts[1:])]
 
 
-def _standardized(rows: list[Tensor], mean: Tensor, scale: Tensor, dtype: torch.dtype) -> Tensor:
-    """Û (B·H·W, Σ C_p) in ``dtype``: (U_p − μ_p)·s_p computed in μ's dtype, rounded once."""
-    x_hat = torch.empty(rows[0].shape[0], mean.shape[0], dtype=dtype, device=rows[0].device)
+@dataclass(frozen=True)
+class _Layout:
+    """Û's columns: the mixed layout (four products), or [S | Y | R | X] (``gauss``). The
+    *planar* block is Std(U) itself: all of Û, or its [Y | R | X] (Cc + Cr + Cc columns)."""
+
+    complex_channels: int
+    real_channels: int
+    gauss: bool
+
+    @property
+    def width(self) -> int:
+        """Û's number of columns: 2·Cc + Cr, or 3·Cc + Cr with S."""
+        return (3 if self.gauss else 2) * self.complex_channels + self.real_channels
+
+    def planar(self, x_hat: Tensor) -> Tensor:
+        """The planar block of Û (a view)."""
+        return x_hat[:, self.complex_channels :] if self.gauss else x_hat
+
+    def complex_range(self, sl: slice) -> tuple[int, int]:
+        """(c0, c1): the complex channels c0 … c1 − 1 among the mixed columns ``sl`` (its first 2·(c1 − c0))."""
+        cc2 = 2 * self.complex_channels
+        return min(sl.start, cc2) // 2, min(sl.stop, cc2) // 2
+
+    def pieces(self, sl: slice) -> list[tuple[slice, slice]]:
+        """(columns of a part, their columns in the planar block) for the part at mixed columns ``sl``:
+        one piece, or its real parts X, imaginary parts Y and real channels R."""
+        if not self.gauss:
+            return [(slice(0, sl.stop - sl.start), sl)]
+        cc, cr = self.complex_channels, self.real_channels
+        c0, c1 = self.complex_range(sl)
+        m, r0 = 2 * (c1 - c0), max(sl.start, 2 * cc) - 2 * cc
+        pieces = [(slice(0, m, 2), slice(cc + cr + c0, cc + cr + c1)), (slice(1, m, 2), slice(c0, c1)), (slice(m, sl.stop - sl.start), slice(cc + r0, cc + r0 + sl.stop - sl.start - m))]
+        return [(src, dst) for src, dst in pieces if dst.stop > dst.start]
+
+    def order(self) -> Tensor:
+        """The mixed column held by each planar column ((2·Cc + Cr,) indices)."""
+        columns = torch.arange(2 * self.complex_channels + self.real_channels)
+        order = torch.empty_like(columns)
+        for src, dst in self.pieces(slice(0, len(columns))):
+            order[dst] = columns[src]
+        return order
+
+    def write(self, x_hat: Tensor, z: Tensor, sl: slice) -> None:
+        """Std(U)'s part z (n, w) at mixed columns ``sl`` into Û, rounded once to Û's dtype
+        (with ``gauss``, also its S = X + Y, summed in z's dtype)."""
+        planar = self.planar(x_hat)
+        for src, dst in self.pieces(sl):
+            planar[:, dst] = z[:, src]
+        c0, c1 = self.complex_range(sl)
+        if self.gauss and c1 > c0:
+            torch.add(z[:, 0 : 2 * (c1 - c0) : 2], z[:, 1 : 2 * (c1 - c0) : 2], out=x_hat[:, c0:c1])
+
+
+def gauss_weights(weight: Tensor, complex_channels: int) -> Tensor:
+    """[W₁ | W₂ | W₃] = [A | −(A + B), A_r | B_r, B − A] (K, 3·Cc + 2·Cr), the weights of Gauss's
+    products, from the real (2K, 2·Cc + Cr) matrix of A + iB (on the complex columns) and
+    A_r + iB_r (on the real ones) on the mixed layout (:func:`~phasecollapse.layers.projection.mixed_real_matrix`):
+    A, B are its (Re, Im) rows at the columns of the real parts, A_r, B_r at the real columns.
+    Differentiable (autograd)."""
+    cc2 = 2 * complex_channels
+    a, b = weight[0::2, :cc2:2], weight[1::2, :cc2:2]
+    return torch.cat([a, -(a + b), weight[0::2, cc2:], weight[1::2, cc2:], b - a], 1)
+
+
+def _product(x_hat: Tensor, weight: Tensor, layout: _Layout) -> Tensor:
+    """Y rows (n, 2K) = Û Wᵀ: one GEMM, or Gauss's three (see the module docstring)."""
+    if not layout.gauss:
+        return torch.mm(x_hat, weight.t())
+    cc, cr = layout.complex_channels, layout.real_channels
+    w1, w2, w3 = weight.split([cc, cc + cr, cr + cc], 1)
+    k = torch.mm(x_hat[:, :cc], w1.t())  # S W₁ᵀ
+    re = torch.addmm(k, x_hat[:, cc : 2 * cc + cr], w2.t())  # k + [Y, R] W₂ᵀ
+    im = k.addmm_(x_hat[:, 2 * cc :], w3.t())  # k + [R, X] W₃ᵀ
+    return torch.stack([re, im], 2).view(x_hat.shape[0], -1)
+
+
+def _product_backward(dy: Tensor, x_hat: Tensor, weight: Tensor, layout: _Layout) -> tuple[Tensor, Tensor]:
+    """(dW, dÛ's planar block) of Y = Û Wᵀ for dY rows (n, 2K): two GEMMs, or Gauss's six."""
+    if not layout.gauss:
+        return torch.mm(dy.t(), x_hat), torch.mm(dy, weight)
+    cc, cr = layout.complex_channels, layout.real_channels
+    n, out = dy.shape[0], dy.shape[1] // 2
+    halves = dy.new_empty(n, 3 * out)  # [dRe | dIm | dRe + dIm]
+    halves[:, : 2 * out].view(n, 2, out).copy_(dy.view(n, out, 2).transpose(1, 2))
+    d_re, d_im, d_sum = halves.split(out, 1)
+    torch.add(d_re, d_im, out=d_sum)
+    w1, w2, w3 = weight.split([cc, cc + cr, cr + cc], 1)
+    g_w = torch.cat([torch.mm(d_sum.t(), x_hat[:, :cc]), torch.mm(d_re.t(), x_hat[:, cc : 2 * cc + cr]), torch.mm(d_im.t(), x_hat[:, 2 * cc :])], 1)
+    d_hat = dy.new_empty(n, 2 * cc + cr)  # [dY | dR | dX]
+    torch.mm(d_sum, w1, out=d_hat[:, :cc])  # dS, on Y's columns
+    torch.mm(d_im, w3, out=d_hat[:, cc:])  # [dR₂, dX₁]
+    d_hat[:, cc + cr :] += d_hat[:, :cc]  # dX = dX₁ + dS
+    d_hat[:, : cc + cr].addmm_(d_re, w2)  # [dY, dR] = [dS, dR₂] + [dY₁, dR₁]
+    return g_w, d_hat
+
+
+def _standardized(rows: list[Tensor], mean: Tensor, scale: Tensor, dtype: torch.dtype, layout: _Layout) -> Tensor:
+    """Û (B·H·W, ``layout.width``) in ``dtype``: (U_p − μ_p)·s_p computed in μ's dtype, rounded once."""
+    x_hat = torch.empty(rows[0].shape[0], layout.width, dtype=dtype, device=rows[0].device)
     for r, sl in zip(rows, _slices([r.shape[1] for r in rows])):
-        x_hat[:, sl] = (r - mean[sl]).mul_(scale[sl])
+        layout.write(x_hat, (r - mean[sl]).mul_(scale[sl]), sl)
     return x_hat
 
 
-def _forward(weight: Tensor, running_mean: Tensor | None, running_var: Tensor | None, complex_channels: int, eps: float, parts: tuple[Tensor, ...]) -> tuple[Tensor, Tensor, Tensor, Tensor, list[Tensor]]:
+def _forward(weight: Tensor, running_mean: Tensor | None, running_var: Tensor | None, layout: _Layout, eps: float, parts: tuple[Tensor, ...]) -> tuple[Tensor, Tensor, Tensor, Tensor, list[Tensor]]:
     """(Y rows (B·H·W, 2K), μ, v, s per column, U rows): the forward of the kernel, plain torch."""
     dtype = compute_dtype(parts[0])
     rows = [_as_rows(p) for p in parts]
@@ -69,33 +197,45 @@ def _forward(weight: Tensor, running_mean: Tensor | None, running_var: Tensor | 
         raise ValueError("Standardization needs more than one value per channel in training mode (batch × height × width ≥ 2)")
     if not training:
         mean, var = running_mean.to(acc), running_var.to(acc)
-        scale = torch.rsqrt(per_column(var, complex_channels) + eps)
-        x_hat = _standardized(rows, mean, scale, dtype)
+        scale = torch.rsqrt(per_column(var, layout.complex_channels) + eps)
+        x_hat = _standardized(rows, mean, scale, dtype, layout)
     else:
         means, joint, scales = [], [], []
-        x_hat = torch.empty(n, weight.shape[1], dtype=dtype, device=rows[0].device)  # Û, the parts side by side
+        x_hat = torch.empty(n, layout.width, dtype=dtype, device=rows[0].device)  # Û, the parts side by side
         for r, sl in zip(rows, _slices([r.shape[1] for r in rows])):  # as _standardized, statistics on the way
             m = r.mean(0, dtype=acc)
             centred = r - m  # in acc (type promotion)
             v = torch.linalg.vector_norm(centred, dim=0).square_().div_(n)  # two-pass variance (var_mean over rows is slower)
-            part_cc = max(0, min(v.shape[0], 2 * complex_channels - sl.start)) // 2  # the part's complex channels
+            part_cc = max(0, min(v.shape[0], 2 * layout.complex_channels - sl.start)) // 2  # the part's complex channels
             v = per_channel(v, part_cc)  # complex pairs joint
             s = torch.rsqrt(per_column(v, part_cc) + eps)
-            x_hat[:, sl] = centred.mul_(s)
+            layout.write(x_hat, centred.mul_(s), sl)
             means.append(m)
             joint.append(v)
             scales.append(s)
         mean, var, scale = torch.cat(means), torch.cat(joint), torch.cat(scales)
-    return torch.mm(x_hat, weight.to(dtype).t()), mean, var, scale, rows
+    return _product(x_hat, weight.to(dtype), layout), mean, var, scale, rows
+
+
+def _std_backward(d_hat: Tensor, x_hat: Tensor, scale: Tensor, layout: _Layout, training: bool) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    """(s, −s·g, −s·mean(dÛ)) per planar column: dU = s·dÛ − s·g·Û − s·mean(dÛ) (eval mode: s·dÛ)."""
+    order = layout.order().to(scale.device)
+    a = scale[order]
+    if not training:
+        return a, None, None
+    cc, acc = layout.complex_channels, scale.dtype
+    products = torch.empty_like(a).index_copy_(0, order, (d_hat * layout.planar(x_hat)).mean(0, dtype=acc))  # per mixed column
+    g = per_column(per_channel(products, cc), cc)[order]
+    return a, -a * g, -a * d_hat.mean(0, dtype=acc)
 
 
 class _StdProject(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, weight: Tensor, running_mean: Tensor | None, running_var: Tensor | None, complex_channels: int, eps: float, shape: tuple[int, int, int], *parts: Tensor) -> tuple[Tensor, Tensor, Tensor]:  # type: ignore[override]
-        out, mean, var, scale, rows = _forward(weight, running_mean, running_var, complex_channels, eps, parts)
+    def forward(ctx: Any, weight: Tensor, running_mean: Tensor | None, running_var: Tensor | None, layout: _Layout, eps: float, shape: tuple[int, int, int], *parts: Tensor) -> tuple[Tensor, Tensor, Tensor]:  # type: ignore[override]
+        out, mean, var, scale, rows = _forward(weight, running_mean, running_var, layout, eps, parts)
         ctx.save_for_backward(weight, mean, scale, *rows)  # U, not Û (ρ saves its part of U anyway)
         ctx.part_dtypes, ctx.dtype = [p.dtype for p in parts], compute_dtype(parts[0])
-        ctx.u_cols, ctx.training, ctx.complex_channels, ctx.shape = [p.shape[1] for p in parts], running_mean is None, complex_channels, shape
+        ctx.u_cols, ctx.training, ctx.layout, ctx.shape = [p.shape[1] for p in parts], running_mean is None, layout, shape
         ctx.mark_non_differentiable(mean, var)
         b, h, w_ = shape
         return out.view(b, h, w_, -1).permute(0, 3, 1, 2), mean, var
@@ -103,22 +243,19 @@ class _StdProject(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor, _mean: Tensor | None, _var: Tensor | None) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         weight, mean, scale, *rows = ctx.saved_tensors
-        dtype, acc = ctx.dtype, scale.dtype
-        x_hat = _standardized(rows, mean, scale, dtype)  # recomputed: one element-wise pass
-        dy = _as_rows(grad).to(dtype)
-        g_w = torch.mm(dy.t(), x_hat)  # dW = dYᵀ Û
-        d_hat = torch.mm(dy, weight.to(dtype))  # dÛ
+        dtype, layout = ctx.dtype, ctx.layout
+        x_hat = _standardized(rows, mean, scale, dtype, layout)  # recomputed: one element-wise pass
+        g_w, d_hat = _product_backward(_as_rows(grad).to(dtype), x_hat, weight.to(dtype), layout)  # dW = dYᵀ Û, dÛ = dY W
+        a, coef_hat, const = (None if v is None else v.to(dtype) for v in _std_backward(d_hat, x_hat, scale, layout, ctx.training))
+        planar = layout.planar(x_hat)
         b, h, w_ = ctx.shape
-        a = scale.to(dtype)
-        if ctx.training:
-            mean_d = d_hat.mean(0, dtype=acc)
-            g_col = per_column(per_channel((d_hat * x_hat).mean(0, dtype=acc), ctx.complex_channels), ctx.complex_channels)
-            coef_hat, const = (-scale * g_col).to(dtype), (-scale * mean_d).to(dtype)  # dU = s·dÛ − s·g·Û − s·mean(dÛ)
         grads_u = []
         for part_dtype, sl in zip(ctx.part_dtypes, _slices(ctx.u_cols)):
-            du = d_hat[:, sl] * a[sl]  # contiguous
-            if ctx.training:
-                du = du.addcmul_(x_hat[:, sl], coef_hat[sl]).add_(const[sl])
+            du = d_hat.new_empty(d_hat.shape[0], sl.stop - sl.start)
+            for src, dst in layout.pieces(sl):
+                piece = torch.mul(d_hat[:, dst], a[dst], out=du[:, src])
+                if ctx.training:
+                    piece.addcmul_(planar[:, dst], coef_hat[dst]).add_(const[dst])
             grads_u.append(du.to(part_dtype).view(b, h, w_, -1).permute(0, 3, 1, 2))
         return (g_w.to(weight.dtype), None, None, None, None, None, *grads_u)
 
@@ -128,7 +265,7 @@ class _StdProject(torch.autograd.Function):
 # this kernel eager, measured side by side).
 @torch.compiler.disable
 def standardize_project(
-    parts: list[Tensor], weight: Tensor, complex_channels: int, eps: float, running: tuple[Tensor, Tensor] | None = None
+    parts: list[Tensor], weight: Tensor, complex_channels: int, eps: float, running: tuple[Tensor, Tensor] | None = None, gauss: bool | None = None
 ) -> tuple[Tensor, Tensor, Tensor]:
     """(Y, μ, v): Y = P_j Std(cat(parts)) (B, 2K, H, W) channels-last, for parts (B, C_p, H, W)
     in mixed-layout order and the real weight (2K, 2·Cc + Cr) of P_j.
@@ -136,24 +273,35 @@ def standardize_project(
     ``running`` = None: training mode, standardise with the batch statistics μ (per real column,
     (2·Cc + Cr,)) and v (per channel, (Cc + Cr,), biased), which are returned. Otherwise
     ``running`` = (running mean, running variance) standardises, and is returned as (μ, v).
+    ``gauss``: Gauss's three products (None: :data:`GAUSS`). They read A and B off ``weight``,
+    which must then be the real matrix of a complex one (``real_weight()`` is); its gradient is
+    carried by the entries read (zero on their copies −B, A), which gives the complex P_j the
+    four-product form's gradient.
     """
     b, _, h, w = parts[0].shape
     running_mean, running_var = (None, None) if running is None else running
+    layout = _Layout(complex_channels, weight.shape[1] - 2 * complex_channels, (GAUSS if gauss is None else gauss) and complex_channels > 0)
+    if layout.gauss:
+        weight = gauss_weights(weight, complex_channels)
     if not torch.is_grad_enabled():  # inference: no autograd Function (dynamo mis-binds its arguments under no_grad)
-        out, mean, var, _, _ = _forward(weight, running_mean, running_var, complex_channels, eps, tuple(parts))
+        out, mean, var, _, _ = _forward(weight, running_mean, running_var, layout, eps, tuple(parts))
         return out.view(b, h, w, -1).permute(0, 3, 1, 2), mean, var
-    return _StdProject.apply(weight, running_mean, running_var, complex_channels, eps, (b, h, w), *parts)
+    return _StdProject.apply(weight, running_mean, running_var, layout, eps, (b, h, w), *parts)
 
 
 def factored_standardize_project(
-    parts: list[Tensor], right: Tensor, left: Tensor, complex_channels: int, eps: float, running: tuple[Tensor, Tensor] | None = None
+    parts: list[Tensor], right: Tensor, left: Tensor, complex_channels: int, eps: float, running: tuple[Tensor, Tensor] | None = None, gauss: bool | None = None
 ) -> tuple[Tensor, Tensor, Tensor]:
     """(Y, μ, v) with Y = L (R Std(cat(parts))) for a P_j whose real weight factors as L R
-    (a low-rank P_j = A B: R (2r, 2·Cc + Cr) of B, L (2K, 2r) of A): the fused kernel with R,
-    then one GEMM with L, r·(2·Cc + Cr + 2K)·2 real MACs per pixel instead of 2K·(2·Cc + Cr).
+    (a low-rank P_j = A B: R (2r, 2·Cc + Cr) of B, L (2K, 2r) of A): the fused kernel with R
+    (in the product form ``gauss`` chooses), then one GEMM with L, r·(2·Cc + Cr + 2K)·2 real
+    MACs per pixel instead of 2K·(2·Cc + Cr). The product with L stays four-product: it has no
+    Std pass to write S in, so Gauss there would add a de-interleaving pass over its input and
+    one over its gradient to the output's interleaving, for a quarter of a GEMM whose reduction
+    is only 2r long.
 
     Paper twin: ``proj(std(cat(parts)))`` with the materialised weight L R (tested, output and gradient).
     """
-    z, mean, var = standardize_project(parts, right, complex_channels, eps, running)
+    z, mean, var = standardize_project(parts, right, complex_channels, eps, running, gauss)
     y = torch.matmul(z.permute(0, 2, 3, 1), left.to(z.dtype).t())  # (B, H, W, 2K): channels-last
     return y.permute(0, 3, 1, 2), mean, var
