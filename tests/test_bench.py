@@ -28,9 +28,9 @@ def test_bench_scat_against_kymatio(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_bench_train_compare_gauss_times_the_fast_step_in_both_product_forms(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["bench", "train", "--compare", "gauss", "--model", "lscat_skip_cifar10", "--width-factor", "0.0625", "--batch-size", "4", "--steps", "1", "--warmup", "0", "--no-compile", "--out", str(tmp_path)]) == 0
+    assert main(["bench", "train", "--compare", "gauss", "--precision", "fp32", "--model", "lscat_skip_cifar10", "--width-factor", "0.0625", "--batch-size", "4", "--steps", "1", "--warmup", "0", "--no-compile", "--out", str(tmp_path)]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("speedup: ")
-    (record_path,) = tmp_path.glob("train_gauss_*.json")
+    (record_path,) = tmp_path.glob("train_gauss_fp32_*.json")
     record = json.loads(record_path.read_text())
-    assert [(r["side"], r["gauss"], r["precision"]) for r in record["results"]] == [("fast", False, "bf16"), ("fast+gauss", True, "bf16")]
+    assert [(r["side"], r["gauss"], r["precision"]) for r in record["results"]] == [("fast", False, "fp32"), ("fast+gauss", True, "fp32")]
     assert record["compare"] == "gauss" and record["speedup"] == pytest.approx(record["results"][1]["images_per_s"] / record["results"][0]["images_per_s"])

@@ -7,7 +7,7 @@
     phasecollapse models
     phasecollapse presets
     phasecollapse demo [--out DIR] [--data-dir DIR]
-    phasecollapse bench train --model NAME --batch-size B --steps N [--compare gauss] | bench scat | bench matmul
+    phasecollapse bench train --model NAME --batch-size B --steps N [--compare gauss] [--precision fp32] | bench scat | bench matmul
     phasecollapse analyze STUDY [CHECKPOINT …] [--out DIR]   (the studies: analyze -h, analysis/studies.py)
 
 Experiments are config files, or presets shipped in the package (``cifar10/lscat_skip``,
@@ -135,7 +135,7 @@ def _bench(args: argparse.Namespace) -> int:
         raise ValueError("--compare applies to bench train only")
     writable_dir(args.out)
     if args.what == "train":
-        bench_train(args.model, args.batch_size, args.steps, args.warmup, args.width_factor, args.device, args.out, use_compile=not args.no_compile, compare=args.compare)
+        bench_train(args.model, args.batch_size, args.steps, args.warmup, args.width_factor, args.device, args.out, use_compile=not args.no_compile, compare=args.compare, precision=args.precision)
     elif args.what == "matmul":
         from .bench.matmul import bench_matmul
 
@@ -194,6 +194,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--device", default="cpu", help="cpu or cuda")
     b.add_argument("--no-compile", action="store_true", help="fast side without torch.compile (skips ~2 min of compilation)")
     b.add_argument("--compare", choices=["gauss"], default=None, help="train: time the fast step twice instead of authors vs fast, its fused Std + P_j with four real products and with Gauss's three")
+    b.add_argument("--precision", choices=["bf16", "fp32"], default="bf16", help="train: the fast side's precision (fp32 on CPUs that emulate bf16: bench matmul)")
     b.add_argument("--out", default="results/bench")
     b.set_defaults(run=_bench)
     a = sub.add_parser("analyze", help="measure why phase collapse works (JSON + PNG)", description="\n".join(f"{x.usage()}\n    {x.measures}" for x in STUDIES.values()), formatter_class=argparse.RawDescriptionHelpFormatter)

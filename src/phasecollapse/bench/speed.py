@@ -56,14 +56,15 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def side_config(side: str, use_compile: bool) -> Config:
-    """The training config each side runs: ``fast`` is the budget recipes' (bf16, channels-last,
-    compiled unless ``use_compile`` is False), ``authors`` the authors' (fp32, NCHW, eager)."""
+def side_config(side: str, use_compile: bool, precision: str = "bf16") -> Config:
+    """The training config each side runs: ``fast`` is the budget recipes' (``precision``, bf16
+    unless told, channels-last, compiled unless ``use_compile`` is False), ``authors`` the
+    authors' (fp32, NCHW, eager)."""
     fast = side == "fast"
-    return load_config(None, [f"train.precision={'bf16' if fast else 'fp32'}", f"train.channels_last={str(fast).lower()}", f"train.compile={str(fast and use_compile).lower()}"])
+    return load_config(None, [f"train.precision={precision if fast else 'fp32'}", f"train.channels_last={str(fast).lower()}", f"train.compile={str(fast and use_compile).lower()}"])
 
 
-def train_steps(side: str, model_name: str, options: dict[str, Any], batch_size: int, steps: int, warmup: int, device: str, use_compile: bool, gauss: bool = False) -> dict[str, Any]:
+def train_steps(side: str, model_name: str, options: dict[str, Any], batch_size: int, steps: int, warmup: int, device: str, use_compile: bool, gauss: bool = False, precision: str = "bf16") -> dict[str, Any]:
     """Time ``steps`` calls of the training loop's :func:`~phasecollapse.run.train.train_step`
     after ``warmup`` ones (runs in a child process). The ``authors`` side of an LScat runs its
     parameters through :class:`~phasecollapse.bench.torch_complex.TorchComplexLScat`. ``gauss``:
@@ -77,7 +78,7 @@ def train_steps(side: str, model_name: str, options: dict[str, Any], batch_size:
     dev = torch.device(device)
     std_projection.GAUSS = gauss
     torch.manual_seed(0)
-    config = side_config(side, use_compile)
+    config = side_config(side, use_compile, precision)
     model = create_model(model_name, **options)
     size = getattr(model, "input_size", 224 if "imagenet" in model_name else 32)
     classes = model.head.fc.out_features if hasattr(model, "head") else model.fc.out_features
@@ -169,20 +170,24 @@ COMPARISONS = ("gauss",)
 """What ``bench train --compare`` can time side by side instead of authors vs fast."""
 
 
-def bench_train(model: str, batch_size: int, steps: int, warmup: int = 2, width_factor: float | None = None, device: str = "cpu", out_dir: str = "results/bench", use_compile: bool = True, compare: str | None = None) -> float:
+def bench_train(model: str, batch_size: int, steps: int, warmup: int = 2, width_factor: float | None = None, device: str = "cpu", out_dir: str = "results/bench", use_compile: bool = True, compare: str | None = None, precision: str = "bf16") -> float:
     """Time the training step of ``model``: authors vs fast, or (``compare="gauss"``) fast with
-    the fused Std + P_j in four products vs Gauss's three. Returns the second side's speedup."""
+    the fused Std + P_j in four products vs Gauss's three. ``precision``: the fast side's (bf16, or
+    fp32 for CPUs that emulate bf16; files then end in ``_fp32``). Returns the second side's speedup."""
     if compare is not None and compare not in COMPARISONS:
         raise ValueError(f"unknown comparison {compare!r}; expected one of {COMPARISONS}")
     started = time.perf_counter()
     options = {} if width_factor is None else {"width_factor": width_factor}
     sides = [("fast", False), ("fast", True)] if compare == "gauss" else [("authors", False), ("fast", False)]
-    results = [_in_child(train_steps, side, model, options, batch_size, steps, warmup, device, use_compile, gauss) for side, gauss in sides]
-    params = {"model": model, "options": options, "batch_size": batch_size, "steps": steps, "warmup": warmup, "device": device, "compile": use_compile, "compare": compare}
+    results = [_in_child(train_steps, side, model, options, batch_size, steps, warmup, device, use_compile, gauss, precision) for side, gauss in sides]
+    params = {"model": model, "options": options, "batch_size": batch_size, "steps": steps, "warmup": warmup, "device": device, "compile": use_compile, "compare": compare, "precision": precision}
     title = f"Training steps: {model} {options or ''}, batch {batch_size}"
     if compare == "gauss":
         title += ": fused Std + P_j in four real products (fast) vs Gauss's three (fast+gauss)"
-    return _report("train" if compare is None else f"train_{compare}", title, params, results, Path(out_dir), started)
+    if precision != "bf16":
+        title += f", fast side in {precision}"
+    kind = ("train" if compare is None else f"train_{compare}") + ("" if precision == "bf16" else f"_{precision}")
+    return _report(kind, title, params, results, Path(out_dir), started)
 
 
 def bench_scat(batch_size: int, steps: int, warmup: int = 1, device: str = "cpu", out_dir: str = "results/bench") -> float:
