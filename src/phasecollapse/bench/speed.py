@@ -145,7 +145,8 @@ def _report(kind: str, title: str, params: dict[str, Any], results: list[dict[st
     wall = time.perf_counter() - started
     record = {"benchmark": kind, **params, "results": results, "speedup": speedup, "wall_s": wall, "environment": env}
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{kind}_{params.get('model', 'scat')}_b{params['batch_size']}_{'cuda' if env['gpu'] and params['device'] != 'cpu' else 'cpu'}"
+    width = params.get("options", {}).get("width_factor")
+    stem = f"{kind}_{params.get('model', 'scat')}{'' if width is None else f'_w{width:g}'}_b{params['batch_size']}_{'cuda' if env['gpu'] and params['device'] != 'cpu' else 'cpu'}"
     record_file = json_file(record, out_dir / f"{stem}.json")
     lines = [
         f"# {title}",
