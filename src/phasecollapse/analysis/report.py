@@ -162,7 +162,7 @@ def separation(out: Path, checkpoints: list[str], samples: int = STUDIES["separa
         for label, r in rows.items():
             ax.plot([b["block"] for b in r["blocks"]], [b[key] for b in r["blocks"]], "o-", label=label)
         ax.set(xlabel="block", ylabel={"fisher_ratio": "Fisher ratio tr Σ_B / tr Σ_W", "ncm_err": "nearest-class-mean error (%)", "probe_err": "linear-probe error (%)"}[key])
-        if key == "fisher_ratio":
+        if key == "fisher_ratio" and all(b[key] > 0 for r in rows.values() for b in r["blocks"]):  # a ratio of 0 (no separation) has no log
             ax.set_yscale("log")
         ax.legend(fontsize=7)
     _write(out, "separation", {"samples": samples, "models": rows}, fig, started)
