@@ -34,3 +34,16 @@ def test_bench_train_compare_gauss_times_the_fast_step_in_both_product_forms(tmp
     record = json.loads(record_path.read_text())
     assert [(r["side"], r["gauss"], r["precision"]) for r in record["results"]] == [("fast", False, "fp32"), ("fast+gauss", True, "fp32")]
     assert record["compare"] == "gauss" and record["speedup"] == pytest.approx(record["results"][1]["images_per_s"] / record["results"][0]["images_per_s"])
+
+
+def test_bench_build_times_both_initialisations(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """bench build: one row per model with both sides' seconds, and the initialisation put back."""
+    from phasecollapse.layers import projection
+
+    ours = projection.haar_q
+    assert main(["bench", "build", "--model", "lscat_cifar10", "--steps", "1", "--warmup", "0", "--out", str(tmp_path)]) == 0
+    assert projection.haar_q is ours
+    (record_path,) = tmp_path.glob("build_*.json")
+    (row,) = json.loads(record_path.read_text())["rows"]
+    assert row["model"] == "lscat_cifar10" and row["params"] == 12_251_018 and row["householder_qr"] > 0 and row["cholesky_qr"] > 0
+    assert "| lscat_cifar10 | 12,251,018 |" in capsys.readouterr().out

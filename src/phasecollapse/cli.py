@@ -7,7 +7,7 @@
     phasecollapse models
     phasecollapse presets
     phasecollapse demo [--out DIR] [--data-dir DIR]
-    phasecollapse bench train --model NAME --batch-size B --steps N [--compare gauss] [--precision fp32] | bench scat | bench matmul
+    phasecollapse bench train --model NAME --batch-size B --steps N [--compare gauss] [--precision fp32] | bench scat | bench matmul | bench build
     phasecollapse analyze STUDY [CHECKPOINT …] [--out DIR]   (the studies: analyze -h, analysis/studies.py)
 
 Experiments are config files, or presets shipped in the package (``cifar10/lscat_skip``,
@@ -135,11 +135,15 @@ def _bench(args: argparse.Namespace) -> int:
         raise ValueError("--compare applies to bench train only")
     writable_dir(args.out)
     if args.what == "train":
-        bench_train(args.model, args.batch_size, args.steps, args.warmup, args.width_factor, args.device, args.out, use_compile=not args.no_compile, compare=args.compare, precision=args.precision)
+        bench_train(args.model or "lscat_skip_cifar10", args.batch_size, args.steps, args.warmup, args.width_factor, args.device, args.out, use_compile=not args.no_compile, compare=args.compare, precision=args.precision)
     elif args.what == "matmul":
         from .bench.matmul import bench_matmul
 
         bench_matmul(args.out, args.steps)
+    elif args.what == "build":
+        from .bench.build import MODELS, bench_build
+
+        bench_build(args.out, MODELS if args.model is None else (args.model,), args.steps, args.warmup)
     else:
         bench_scat(args.batch_size, args.steps, args.warmup, args.device, args.out)
     return 0
@@ -185,8 +189,8 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--data-dir", default=None, help="CIFAR-10 root for an extra short run (default: $PHASECOLLAPSE_CIFAR10_DIR if set)")
     d.set_defaults(run=_demo)
     b = sub.add_parser("bench", help="training-step and scattering throughput, reference vs fast path")
-    b.add_argument("what", choices=["train", "scat", "matmul"])
-    b.add_argument("--model", default="lscat_skip_cifar10")
+    b.add_argument("what", choices=["train", "scat", "matmul", "build"])
+    b.add_argument("--model", default=None, help="train: the model (default lscat_skip_cifar10); build: one model (default: the LScat presets)")
     b.add_argument("--width-factor", type=float, default=None, help="multiplier of the LScat widths (model option width_factor)")
     b.add_argument("--batch-size", type=int, default=128)
     b.add_argument("--steps", type=int, default=5, help="timed steps per side")
