@@ -19,8 +19,8 @@ from torch import Tensor
 
 from ..layers import projection
 from ..models import create_model
-from ..run.atomic import json_file, text, write_files
 from ..run.provenance import environment
+from .record import write_record
 
 MODELS = ("lscat_cifar10", "lscat_skip_cifar10", "lscat_imagenet", "lscat_skip_imagenet")
 
@@ -68,8 +68,6 @@ def bench_build(out: str | Path = "results/bench", models: tuple[str, ...] = MOD
         "|---|---|---|---|---|",
         *[f"| {r['model']} | {r['params']:,} | {r['householder_qr']:.2f} | {r['cholesky_qr']:.2f} | {r['householder_qr'] / r['cholesky_qr']:.2f}× |" for r in rows],
     ]
-    Path(out).mkdir(parents=True, exist_ok=True)
-    json_path = stem.with_suffix(".json")
-    write_files({json_path: json_file(record, json_path), stem.with_suffix(".md"): text("\n".join(lines) + "\n")})
+    write_record(stem, record, lines)
     print("\n".join(lines))
     return record

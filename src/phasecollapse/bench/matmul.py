@@ -16,8 +16,8 @@ from typing import Any
 
 import torch
 
-from ..run.atomic import json_file, text, write_files
 from ..run.provenance import environment
+from .record import write_record
 
 #: (M, K, N): P_j of a CIFAR-10 LScat block at width ×0.25 (batch 128 × 8² pixels, 640 → 128
 #: channels) and a square product; small enough for a CPU that emulates bf16 (seconds each).
@@ -52,8 +52,6 @@ def bench_matmul(out: str | Path = "results/bench", repeats: int = 3) -> dict[st
         "|---|---|---|---|",
         *[f"| {r['m']} × {r['k']} × {r['n']} | {r['fp32']:.1f} | {r['bf16']:.1f} | {r['bf16'] / r['fp32']:.3f} |" for r in rows],
     ]
-    Path(out).mkdir(parents=True, exist_ok=True)
-    json_path = stem.with_suffix(".json")
-    write_files({json_path: json_file(record, json_path), stem.with_suffix(".md"): text("\n".join(lines) + "\n")})
+    write_record(stem, record, lines)
     print("\n".join(lines))
     return record

@@ -22,7 +22,7 @@ set in that side's process); the speedup is the second's over the first. Files `
 Each side runs in its own spawned process (so peak memory is its own), both with the same
 allocator setting (:func:`~phasecollapse.run.allocator.keep_freed_memory`): images/s is the median
 over the timed steps after warm-up. JSON and Markdown go to ``results/bench/`` with the
-machine description, both or neither (:func:`~phasecollapse.run.atomic.write_files`); the
+machine description, both or neither (:func:`.record.write_record`); the
 last line printed is ``speedup: X.Xx``.
 """
 
@@ -39,10 +39,10 @@ import torch
 import torch.nn.functional as F
 
 from ..run.allocator import keep_freed_memory
-from ..run.atomic import json_file, text, write_files
 from ..run.config import Config, load_config
 from ..run.provenance import environment
 from ..run.train import memory_format
+from .record import write_record
 
 
 def _peak_memory_mb(device: torch.device) -> float:
@@ -144,10 +144,8 @@ def _report(kind: str, title: str, params: dict[str, Any], results: list[dict[st
     machine = env["gpu"] or f"{env['cpu']} ({env['cpu_cores']} cores)"
     wall = time.perf_counter() - started
     record = {"benchmark": kind, **params, "results": results, "speedup": speedup, "wall_s": wall, "environment": env}
-    out_dir.mkdir(parents=True, exist_ok=True)
     width = params.get("options", {}).get("width_factor")
     stem = f"{kind}_{params.get('model', 'scat')}{'' if width is None else f'_w{width:g}'}_b{params['batch_size']}_{'cuda' if env['gpu'] and params['device'] != 'cpu' else 'cpu'}"
-    record_file = json_file(record, out_dir / f"{stem}.json")
     lines = [
         f"# {title}",
         "",
@@ -160,7 +158,7 @@ def _report(kind: str, title: str, params: dict[str, Any], results: list[dict[st
         "",
         f"Speedup: {speedup:.1f}x",
     ]
-    write_files({out_dir / f"{stem}.json": record_file, out_dir / f"{stem}.md": text("\n".join(lines) + "\n")})
+    write_record(out_dir / stem, record, lines)
     print("\n".join(lines[5:-2]))
     print(f"wrote {out_dir / stem}.json and .md")
     print(f"speedup: {speedup:.1f}x")

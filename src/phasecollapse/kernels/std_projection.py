@@ -206,7 +206,8 @@ def _forward(weight: Tensor, running_mean: Tensor | None, running_var: Tensor | 
             m = r.mean(0, dtype=acc)
             centred = r - m  # in acc (type promotion)
             v = torch.linalg.vector_norm(centred, dim=0).square_().div_(n)  # two-pass variance (var_mean over rows is slower)
-            part_cc = max(0, min(v.shape[0], 2 * layout.complex_channels - sl.start)) // 2  # the part's complex channels
+            c0, c1 = layout.complex_range(sl)
+            part_cc = c1 - c0  # the part's complex channels
             v = per_channel(v, part_cc)  # complex pairs joint
             s = torch.rsqrt(per_column(v, part_cc) + eps)
             layout.write(x_hat, centred.mul_(s), sl)
