@@ -10,7 +10,7 @@ def test_bench_train_writes_results_and_ends_with_speedup(tmp_path: Path, capsys
     assert main(["bench", "train", "--model", "lscat_cifar10", "--width-factor", "0.0625", "--batch-size", "4", "--steps", "1", "--warmup", "1", "--no-compile", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-1].startswith("speedup: ") and out[-1].endswith("x")
-    (record_path,) = tmp_path.glob("train_*.json")
+    (record_path,) = tmp_path.glob("train_lscat_cifar10_w0.0625_b4_cpu.json")
     record = json.loads(record_path.read_text())
     sides = {r["side"]: r for r in record["results"]}
     assert set(sides) == {"authors", "fast"} and sides["authors"]["precision"] == "fp32" and sides["fast"]["precision"] == "bf16"
@@ -47,3 +47,18 @@ def test_bench_build_times_both_initialisations(tmp_path: Path, capsys: pytest.C
     (row,) = json.loads(record_path.read_text())["rows"]
     assert row["model"] == "lscat_cifar10" and row["params"] == 12_251_018 and row["householder_qr"] > 0 and row["cholesky_qr"] > 0
     assert "| lscat_cifar10 | 12,251,018 |" in capsys.readouterr().out
+
+
+def test_bench_profile_splits_the_step_into_products_and_the_rest(tmp_path: Path) -> None:
+    """bench profile: products + outside = the step; GEMMs are products, the fused kernel's
+    forward and backward are found, and the record is named by the commit profiled."""
+    assert main(["bench", "profile", "--model", "lscat_skip_cifar10", "--width-factor", "0.0625", "--batch-size", "4", "--steps", "1", "--warmup", "1", "--no-compile", "--precision", "fp32", "--out", str(tmp_path)]) == 0
+    (record_path,) = tmp_path.glob("profile_lscat_skip_cifar10_w0.0625_b4_fp32_cpu_*.json")
+    record = json.loads(record_path.read_text())
+    r = record["result"]
+    assert record_path.stem.endswith(record["environment"]["git_commit"][:7])
+    assert r["products_s"] > 0 and r["outside_s"] > 0 and r["products_s"] + r["outside_s"] == pytest.approx(r["step_s"])
+    ops = {o["op"]: o for o in r["ops"]}
+    assert ops["aten::mm"]["product"] and not ops["aten::mul"]["product"]
+    assert r["products_s"] == pytest.approx(sum(o["self_s"] for o in r["ops"] if o["product"]))
+    assert all(r["kernel_s"][name] > 0 for name in ("standardize_project", "_StdProjectBackward"))

@@ -7,7 +7,7 @@
     phasecollapse models
     phasecollapse presets
     phasecollapse demo [--out DIR] [--data-dir DIR]
-    phasecollapse bench train --model NAME --batch-size B --steps N [--compare gauss] [--precision fp32] | bench scat | bench matmul | bench build
+    phasecollapse bench train --model NAME --batch-size B --steps N [--compare gauss] [--precision fp32] | bench profile --model NAME | bench scat | bench matmul | bench build
     phasecollapse analyze STUDY [CHECKPOINT …] [--out DIR]   (the studies: analyze -h, analysis/studies.py)
 
 Experiments are config files, or presets shipped in the package (``cifar10/lscat_skip``,
@@ -134,7 +134,11 @@ def _bench(args: argparse.Namespace) -> int:
     if args.compare is not None and args.what != "train":
         raise ValueError("--compare applies to bench train only")
     writable_dir(args.out)
-    if args.what == "train":
+    if args.what == "profile":
+        from .bench.profile import bench_profile
+
+        bench_profile(args.model or "lscat_skip_cifar10", args.batch_size, args.steps, args.warmup, args.width_factor, args.device, args.out, use_compile=not args.no_compile, precision=args.precision)
+    elif args.what == "train":
         bench_train(args.model or "lscat_skip_cifar10", args.batch_size, args.steps, args.warmup, args.width_factor, args.device, args.out, use_compile=not args.no_compile, compare=args.compare, precision=args.precision)
     elif args.what == "matmul":
         from .bench.matmul import bench_matmul
@@ -189,8 +193,8 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--data-dir", default=None, help="CIFAR-10 root for an extra short run (default: $PHASECOLLAPSE_CIFAR10_DIR if set)")
     d.set_defaults(run=_demo)
     b = sub.add_parser("bench", help="training-step and scattering throughput, reference vs fast path")
-    b.add_argument("what", choices=["train", "scat", "matmul", "build"])
-    b.add_argument("--model", default=None, help="train: the model (default lscat_skip_cifar10); build: one model (default: the LScat presets)")
+    b.add_argument("what", choices=["train", "profile", "scat", "matmul", "build"])
+    b.add_argument("--model", default=None, help="train, profile: the model (default lscat_skip_cifar10); build: one model (default: the LScat presets)")
     b.add_argument("--width-factor", type=float, default=None, help="multiplier of the LScat widths (model option width_factor)")
     b.add_argument("--batch-size", type=int, default=128)
     b.add_argument("--steps", type=int, default=5, help="timed steps per side")
@@ -198,7 +202,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--device", default="cpu", help="cpu or cuda")
     b.add_argument("--no-compile", action="store_true", help="fast side without torch.compile (skips ~2 min of compilation)")
     b.add_argument("--compare", choices=["gauss"], default=None, help="train: time the fast step twice instead of authors vs fast, its fused Std + P_j with four real products and with Gauss's three")
-    b.add_argument("--precision", choices=["bf16", "fp32"], default="bf16", help="train: the fast side's precision (fp32 on CPUs that emulate bf16: bench matmul)")
+    b.add_argument("--precision", choices=["bf16", "fp32"], default="bf16", help="train, profile: the fast side's precision (fp32 on CPUs that emulate bf16: bench matmul)")
     b.add_argument("--out", default="results/bench")
     b.set_defaults(run=_bench)
     a = sub.add_parser("analyze", help="measure why phase collapse works (JSON + PNG)", description="\n".join(f"{x.usage()}\n    {x.measures}" for x in STUDIES.values()), formatter_class=argparse.RawDescriptionHelpFormatter)

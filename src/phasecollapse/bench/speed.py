@@ -51,7 +51,7 @@ def _peak_memory_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def _sync(device: torch.device) -> None:
+def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
@@ -64,15 +64,15 @@ def side_config(side: str, use_compile: bool, precision: str = "bf16") -> Config
     return load_config(None, [f"train.precision={precision if fast else 'fp32'}", f"train.channels_last={str(fast).lower()}", f"train.compile={str(fast and use_compile).lower()}"])
 
 
-def train_steps(side: str, model_name: str, options: dict[str, Any], batch_size: int, steps: int, warmup: int, device: str, use_compile: bool, gauss: bool = False, precision: str = "bf16") -> dict[str, Any]:
-    """Time ``steps`` calls of the training loop's :func:`~phasecollapse.run.train.train_step`
-    after ``warmup`` ones (runs in a child process). The ``authors`` side of an LScat runs its
-    parameters through :class:`~phasecollapse.bench.torch_complex.TorchComplexLScat`. ``gauss``:
-    the fused Std + P_j with Gauss's three products (sets this process's ``std_projection.GAUSS``)."""
+def step_fixture(side: str, model_name: str, options: dict[str, Any], batch_size: int, device: str, use_compile: bool, gauss: bool = False, precision: str = "bf16") -> tuple[Any, ...]:
+    """(net, x, y, optimizer, config, device) of one side's training step, as
+    :func:`train_steps` times it. The ``authors`` side of an LScat runs its parameters through
+    :class:`~phasecollapse.bench.torch_complex.TorchComplexLScat`. ``gauss``: the fused Std + P_j
+    with Gauss's three products (sets this process's ``std_projection.GAUSS``)."""
     from ..kernels import std_projection
     from ..models import create_model
     from ..models.lscat import LScat
-    from ..run.train import maybe_compile, place, train_step
+    from ..run.train import maybe_compile, place
     from .torch_complex import TorchComplexLScat
 
     dev = torch.device(device)
@@ -88,12 +88,21 @@ def train_steps(side: str, model_name: str, options: dict[str, Any], batch_size:
     x = torch.randn(batch_size, 3, size, size, device=dev).contiguous(memory_format=memory_format(config))
     y = torch.randint(0, classes, (batch_size,), device=dev)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+    return net, x, y, optimizer, config, dev
+
+
+def train_steps(side: str, model_name: str, options: dict[str, Any], batch_size: int, steps: int, warmup: int, device: str, use_compile: bool, gauss: bool = False, precision: str = "bf16") -> dict[str, Any]:
+    """Time ``steps`` calls of the training loop's :func:`~phasecollapse.run.train.train_step`
+    after ``warmup`` ones (runs in a child process; the step of :func:`step_fixture`)."""
+    from ..run.train import train_step
+
+    net, x, y, optimizer, config, dev = step_fixture(side, model_name, options, batch_size, device, use_compile, gauss, precision)
     times = []
     for i in range(warmup + steps):
-        _sync(dev)
+        sync(dev)
         start = time.perf_counter()
         train_step(net, x, y, optimizer, None, config)
-        _sync(dev)
+        sync(dev)
         if i >= warmup:
             times.append(time.perf_counter() - start)
     median = statistics.median(times)
@@ -116,25 +125,25 @@ def scat_throughput(side: str, batch_size: int, steps: int, warmup: int, device:
     times = []
     with torch.no_grad():
         for i in range(warmup + steps):
-            _sync(dev)
+            sync(dev)
             start = time.perf_counter()
             op(x)
-            _sync(dev)
+            sync(dev)
             if i >= warmup:
                 times.append(time.perf_counter() - start)
     median = statistics.median(times)
     return {"side": side, "images_per_s": batch_size / median, "step_s_median": median, "step_s": times, "peak_memory_mb": _peak_memory_mb(dev)}
 
 
-def _with_allocator(fn: Any, *args: Any) -> dict[str, Any]:
+def with_allocator(fn: Any, *args: Any) -> dict[str, Any]:
     allocator = keep_freed_memory()
     return {**fn(*args), "keep_freed_memory": allocator}
 
 
-def _in_child(fn: Any, *args: Any) -> dict[str, Any]:
+def in_child(fn: Any, *args: Any) -> dict[str, Any]:
     """fn(*args) in a fresh spawned process, with the allocator setting of every side."""
     with mp.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_with_allocator, (fn, *args))
+        return pool.apply(with_allocator, (fn, *args))
 
 
 def _report(kind: str, title: str, params: dict[str, Any], results: list[dict[str, Any]], out_dir: Path, started: float) -> float:
@@ -178,7 +187,7 @@ def bench_train(model: str, batch_size: int, steps: int, warmup: int = 2, width_
     started = time.perf_counter()
     options = {} if width_factor is None else {"width_factor": width_factor}
     sides = [("fast", False), ("fast", True)] if compare == "gauss" else [("authors", False), ("fast", False)]
-    results = [_in_child(train_steps, side, model, options, batch_size, steps, warmup, device, use_compile, gauss, precision) for side, gauss in sides]
+    results = [in_child(train_steps, side, model, options, batch_size, steps, warmup, device, use_compile, gauss, precision) for side, gauss in sides]
     params = {"model": model, "options": options, "batch_size": batch_size, "steps": steps, "warmup": warmup, "device": device, "compile": use_compile, "compare": compare, "precision": precision}
     title = f"Training steps: {model} {options or ''}, batch {batch_size}"
     if compare == "gauss":
@@ -191,6 +200,6 @@ def bench_train(model: str, batch_size: int, steps: int, warmup: int = 2, width_
 
 def bench_scat(batch_size: int, steps: int, warmup: int = 1, device: str = "cpu", out_dir: str = "results/bench") -> float:
     started = time.perf_counter()
-    results = [_in_child(scat_throughput, side, batch_size, steps, warmup, device) for side in ("kymatio", "fast")]
+    results = [in_child(scat_throughput, side, batch_size, steps, warmup, device) for side in ("kymatio", "fast")]
     params = {"batch_size": batch_size, "steps": steps, "warmup": warmup, "device": device, "J": 3, "L": 8, "size": 32}
     return _report("scat", f"Scattering J = 3, L = 8, order 2, 32×32 RGB, batch {batch_size}: Kymatio vs phasecollapse", params, results, Path(out_dir), started)
