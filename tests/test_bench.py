@@ -53,7 +53,7 @@ def test_bench_profile_splits_the_step_into_products_and_the_rest(tmp_path: Path
     """bench profile: products + outside = the step; GEMMs are products, the fused kernel's
     forward and backward are found, and the record is named by the commit profiled."""
     assert main(["bench", "profile", "--model", "lscat_skip_cifar10", "--width-factor", "0.0625", "--batch-size", "4", "--steps", "1", "--warmup", "1", "--no-compile", "--precision", "fp32", "--out", str(tmp_path)]) == 0
-    (record_path,) = tmp_path.glob("profile_lscat_skip_cifar10_w0.0625_b4_fp32_cpu_*.json")
+    (record_path,) = (tmp_path / "profile").glob("profile_lscat_skip_cifar10_w0.0625_b4_fp32_cpu_*.json")
     record = json.loads(record_path.read_text())
     r = record["result"]
     assert record_path.stem.endswith(record["environment"]["git_commit"][:7])

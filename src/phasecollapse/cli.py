@@ -137,7 +137,7 @@ def _bench(args: argparse.Namespace) -> int:
     if args.what == "profile":
         from .bench.profile import bench_profile
 
-        bench_profile(args.model or "lscat_skip_cifar10", args.batch_size, args.steps, args.warmup, args.width_factor, args.device, args.out, use_compile=not args.no_compile, precision=args.precision)
+        bench_profile(args.model or "lscat_skip_cifar10", args.batch_size, args.steps, args.warmup, args.width_factor, args.device, str(Path(args.out) / "profile"), use_compile=not args.no_compile, precision=args.precision)
     elif args.what == "train":
         bench_train(args.model or "lscat_skip_cifar10", args.batch_size, args.steps, args.warmup, args.width_factor, args.device, args.out, use_compile=not args.no_compile, compare=args.compare, precision=args.precision)
     elif args.what == "matmul":

@@ -12,8 +12,8 @@ runs ``warmup`` steps, then ``steps`` steps under the profiler, in a child proce
 
 It also reports the fused Std + P_j's inclusive time (forward ``standardize_project``, backward
 ``_StdProjectBackward``; products inside it included). Seconds are per step. JSON and Markdown go
-to ``results/bench/profile_<model>[_w<width>]_b<batch>_<precision>_<device>_<commit>``, so that
-profiles of two commits sit side by side.
+to ``results/bench/profile/profile_<model>[_w<width>]_b<batch>_<precision>_<device>_<commit>``, so
+that profiles of two commits sit side by side; :func:`summary` tables them (the docs' speed page).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def profile_steps(model_name: str, options: dict[str, Any], batch_size: int, ste
     return {"step_s": wall, "images_per_s": batch_size / wall, "products_s": products, "outside_s": wall - products, "kernel_s": kernel, "ops": ops, "precision": config.train.precision, "compiled": config.train.compile}
 
 
-def bench_profile(model: str, batch_size: int, steps: int, warmup: int = 2, width_factor: float | None = None, device: str = "cpu", out_dir: str = "results/bench", use_compile: bool = True, precision: str = "bf16") -> dict[str, Any]:
+def bench_profile(model: str, batch_size: int, steps: int, warmup: int = 2, width_factor: float | None = None, device: str = "cpu", out_dir: str = "results/bench/profile", use_compile: bool = True, precision: str = "bf16") -> dict[str, Any]:
     """Profile the fast step of ``model``; write and return the record."""
     started = time.perf_counter()
     options = {} if width_factor is None else {"width_factor": width_factor}
@@ -95,3 +95,13 @@ def bench_profile(model: str, batch_size: int, steps: int, warmup: int = 2, widt
     print("\n".join(lines))
     print(f"wrote {stem}.json and .md")
     return record
+
+
+def summary(records: list[dict[str, Any]]) -> str:
+    """A Markdown table of profile records, one row each, in the order given."""
+    rows = ["| network | precision | commit | step (s) | matrix products (s) | outside products (s) | fused Std + P_j fwd / bwd (s) | images/s |", "|---|---|---|---|---|---|---|---|"]
+    for rec in records:
+        r, width = rec["result"], rec["options"].get("width_factor")
+        network = rec["model"] + ("" if width is None else f" ×{width:g}")
+        rows.append(f"| {network} | {rec['precision']} | {rec['environment']['git_commit'][:7]} | {r['step_s']:.2f} | {r['products_s']:.2f} | {r['outside_s']:.2f} | {r['kernel_s'][KERNEL[0]]:.2f} / {r['kernel_s'][KERNEL[1]]:.2f} | {r['images_per_s']:.1f} |")
+    return "\n".join(rows) + "\n"

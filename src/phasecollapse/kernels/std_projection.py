@@ -7,14 +7,16 @@ matrix W of P_j (:meth:`ComplexProjection.real_weight`):
     Û_p = (U_p − μ_p) diag(s_p)       (in fp32, rounded once to the compute dtype)
     Y = P_j Std(U) = Û Wᵀ,   Û = [Û_1 … Û_P]
 
-one GEMM; each part is standardised straight into its columns of Û (U itself is never
-concatenated). Û is formed in fp32 *before* the bf16 product: the former schedule, a product of
-the raw U by W' = W diag(s) minus W'μ afterwards, lost the centred signal to cancellation when
-|μ| ≫ σ (its bf16 logits error was 2× the paper path's at init, 4× with a +5 input offset).
-Statistics are two-pass in fp32 (mean, then the norm of the centred columns, which Û reuses).
-The backward needs Û: it saves U (its ρ part is saved by ρ anyway) and recomputes Û, one element-wise
-pass (saving Û as well was measured 4% faster per step for 17% more saved activations). It is
-written out (batch-norm style, with the joint complex variance), two GEMMs:
+one GEMM. The element-wise work is a few single passes (:mod:`.std_passes`, compiled on the
+CPU): the statistics of each part in one pass (fp32 accumulation over the part's own dtype, bf16
+under autocast), then Û written once, in the compute dtype, from U (never concatenated, never
+copied to fp32). Û is standardised in fp32 *before* the bf16 product: the former schedule, a
+product of the raw U by W' = W diag(s) minus W'μ afterwards, lost the centred signal to
+cancellation when |μ| ≫ σ (its bf16 logits error was 2× the paper path's at init, 4× with a +5
+input offset). The backward needs Û: it saves U (its ρ part is saved by ρ anyway) and recomputes
+Û, one pass (saving Û as well was measured 4% faster per step for 17% more saved activations).
+It is written out (batch-norm style, with the joint complex variance), two GEMMs, one pass for
+mean(dÛ) and mean(dÛ·Û), one more for dU, written in each part's dtype:
 
     dW = dYᵀ Û,   dÛ = dY W
     dU = s·(dÛ − mean(dÛ) − Û·g),   g_c = mean(Σ_{parts of c} dÛ·Û)   (training mode)
@@ -44,7 +46,8 @@ modules' error, the latter 1.5×. The backward, with dRe, dIm the halves of the 
 six GEMMs, twice the forward's MACs as in the four-product form (every sum but dX₁ + dS
 accumulated by a GEMM); autograd carries dW₁, dW₂, dW₃ to A and B. The price is element-wise: writing S, interleaving the output,
 de-interleaving dY and summing dRe + dIm. Without complex columns (Cc = 0) both forms cost the
-same and the four-product one runs.
+same and the four-product one runs. Its Û and dU are written piece by piece in plain torch
+(an fp32 copy per part), not by the single passes of :mod:`.std_passes`.
 
 Paper twin: ``proj(std(cat(parts)))`` with :class:`~phasecollapse.layers.standardization.Standardization`
 and :class:`~phasecollapse.layers.projection.ComplexProjection` (tested against it, forward and
@@ -61,6 +64,7 @@ import torch
 from torch import Tensor
 
 from .dtype import compute_dtype
+from . import std_passes
 from .mixed import per_channel, per_column
 
 GAUSS = False
@@ -179,7 +183,10 @@ def _product_backward(dy: Tensor, x_hat: Tensor, weight: Tensor, layout: _Layout
 
 
 def _standardized(rows: list[Tensor], mean: Tensor, scale: Tensor, dtype: torch.dtype, layout: _Layout) -> Tensor:
-    """Û (B·H·W, ``layout.width``) in ``dtype``: (U_p − μ_p)·s_p computed in μ's dtype, rounded once."""
+    """Û (B·H·W, ``layout.width``) in ``dtype``: (U_p − μ_p)·s_p computed in μ's dtype, rounded
+    once: the mixed layout in one pass (:func:`.std_passes.standardized`), Gauss's part by part."""
+    if not layout.gauss:
+        return std_passes.standardized(rows, mean, scale, dtype)
     x_hat = torch.empty(rows[0].shape[0], layout.width, dtype=dtype, device=rows[0].device)
     for r, sl in zip(rows, _slices([r.shape[1] for r in rows])):
         layout.write(x_hat, (r - mean[sl]).mul_(scale[sl]), sl)
@@ -191,43 +198,33 @@ def _forward(weight: Tensor, running_mean: Tensor | None, running_var: Tensor | 
     dtype = compute_dtype(parts[0])
     rows = [_as_rows(p) for p in parts]
     n = rows[0].shape[0]
-    acc = torch.promote_types(dtype, torch.float32)  # statistics and Û in fp32 (fp64 for fp64 inputs)
     training = running_mean is None or running_var is None
     if training and n < 2:
         raise ValueError("Standardization needs more than one value per channel in training mode (batch × height × width ≥ 2)")
-    if not training:
-        mean, var = running_mean.to(acc), running_var.to(acc)
-        scale = torch.rsqrt(per_column(var, layout.complex_channels) + eps)
-        x_hat = _standardized(rows, mean, scale, dtype, layout)
+    if training:  # one pass per part (fp32 accumulation over the part's dtype), then its complex pairs joint
+        stats = [std_passes.column_stats(r) for r in rows]
+        mean = torch.cat([m for m, _ in stats])
+        var = per_channel(torch.cat([v for _, v in stats]), layout.complex_channels)
     else:
-        means, joint, scales = [], [], []
-        x_hat = torch.empty(n, layout.width, dtype=dtype, device=rows[0].device)  # Û, the parts side by side
-        for r, sl in zip(rows, _slices([r.shape[1] for r in rows])):  # as _standardized, statistics on the way
-            m = r.mean(0, dtype=acc)
-            centred = r - m  # in acc (type promotion)
-            v = torch.linalg.vector_norm(centred, dim=0).square_().div_(n)  # two-pass variance (var_mean over rows is slower)
-            c0, c1 = layout.complex_range(sl)
-            part_cc = c1 - c0  # the part's complex channels
-            v = per_channel(v, part_cc)  # complex pairs joint
-            s = torch.rsqrt(per_column(v, part_cc) + eps)
-            layout.write(x_hat, centred.mul_(s), sl)
-            means.append(m)
-            joint.append(v)
-            scales.append(s)
-        mean, var, scale = torch.cat(means), torch.cat(joint), torch.cat(scales)
+        acc = std_passes.accumulation(dtype)
+        mean, var = running_mean.to(acc), running_var.to(acc)
+    scale = torch.rsqrt(per_column(var, layout.complex_channels) + eps)
+    x_hat = _standardized(rows, mean, scale, dtype, layout)
     return _product(x_hat, weight.to(dtype), layout), mean, var, scale, rows
 
 
-def _std_backward(d_hat: Tensor, x_hat: Tensor, scale: Tensor, layout: _Layout, training: bool) -> tuple[Tensor, Tensor | None, Tensor | None]:
-    """(s, −s·g, −s·mean(dÛ)) per planar column: dU = s·dÛ − s·g·Û − s·mean(dÛ) (eval mode: s·dÛ)."""
+def _std_backward(d_hat: Tensor, x_hat: Tensor, scale: Tensor, layout: _Layout, training: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """(s, −s·g, −s·mean(dÛ)) per planar column (in s's dtype): dU = s·dÛ − s·g·Û − s·mean(dÛ)
+    (eval mode: s·dÛ, zeros for the other two)."""
     order = layout.order().to(scale.device)
     a = scale[order]
     if not training:
-        return a, None, None
-    cc, acc = layout.complex_channels, scale.dtype
-    products = torch.empty_like(a).index_copy_(0, order, (d_hat * layout.planar(x_hat)).mean(0, dtype=acc))  # per mixed column
+        return a, torch.zeros_like(a), torch.zeros_like(a)
+    mean_d, mean_dx = std_passes.column_means(d_hat, layout.planar(x_hat))  # one pass
+    cc = layout.complex_channels
+    products = torch.empty_like(a).index_copy_(0, order, mean_dx)  # per mixed column
     g = per_column(per_channel(products, cc), cc)[order]
-    return a, -a * g, -a * d_hat.mean(0, dtype=acc)
+    return a, -a * g, -a * mean_d
 
 
 class _StdProject(torch.autograd.Function):
@@ -247,17 +244,20 @@ class _StdProject(torch.autograd.Function):
         dtype, layout = ctx.dtype, ctx.layout
         x_hat = _standardized(rows, mean, scale, dtype, layout)  # recomputed: one element-wise pass
         g_w, d_hat = _product_backward(_as_rows(grad).to(dtype), x_hat, weight.to(dtype), layout)  # dW = dYᵀ Û, dÛ = dY W
-        a, coef_hat, const = (None if v is None else v.to(dtype) for v in _std_backward(d_hat, x_hat, scale, layout, ctx.training))
+        coefs = _std_backward(d_hat, x_hat, scale, layout, ctx.training)
         planar = layout.planar(x_hat)
         b, h, w_ = ctx.shape
         grads_u = []
         for part_dtype, sl in zip(ctx.part_dtypes, _slices(ctx.u_cols)):
-            du = d_hat.new_empty(d_hat.shape[0], sl.stop - sl.start)
-            for src, dst in layout.pieces(sl):
-                piece = torch.mul(d_hat[:, dst], a[dst], out=du[:, src])
-                if ctx.training:
-                    piece.addcmul_(planar[:, dst], coef_hat[dst]).add_(const[dst])
-            grads_u.append(du.to(part_dtype).view(b, h, w_, -1).permute(0, 3, 1, 2))
+            if layout.gauss:  # the part's pieces gathered from [Y | R | X], in the compute dtype
+                a, coef_hat, const = (v.to(dtype) for v in coefs)
+                du = d_hat.new_empty(d_hat.shape[0], sl.stop - sl.start)
+                for src, dst in layout.pieces(sl):
+                    torch.mul(d_hat[:, dst], a[dst], out=du[:, src]).addcmul_(planar[:, dst], coef_hat[dst]).add_(const[dst])
+                du = du.to(part_dtype)
+            else:  # one pass, straight to the part's dtype
+                du = std_passes.input_gradient(d_hat[:, sl], planar[:, sl], *(v[sl] for v in coefs), part_dtype)
+            grads_u.append(du.view(b, h, w_, -1).permute(0, 3, 1, 2))
         return (g_w.to(weight.dtype), None, None, None, None, None, *grads_u)
 
 
