@@ -7,16 +7,16 @@ matrix W of P_j (:meth:`ComplexProjection.real_weight`):
     Û_p = (U_p − μ_p) diag(s_p)       (in fp32, rounded once to the compute dtype)
     Y = P_j Std(U) = Û Wᵀ,   Û = [Û_1 … Û_P]
 
-one GEMM. The element-wise work is a few single passes (:mod:`.std_passes`, compiled on the
-CPU): the statistics of each part in one pass (fp32 accumulation over the part's own dtype, bf16
-under autocast), then Û written once, in the compute dtype, from U (never concatenated, never
-copied to fp32). Û is standardised in fp32 *before* the bf16 product: the former schedule, a
-product of the raw U by W' = W diag(s) minus W'μ afterwards, lost the centred signal to
-cancellation when |μ| ≫ σ (its bf16 logits error was 2× the paper path's at init, 4× with a +5
-input offset). The backward needs Û: it saves U (its ρ part is saved by ρ anyway) and recomputes
-Û, one pass (saving Û as well was measured 4% faster per step for 17% more saved activations).
-It is written out (batch-norm style, with the joint complex variance), two GEMMs, one pass for
-mean(dÛ) and mean(dÛ·Û), one more for dU, written in each part's dtype:
+one GEMM. The element-wise work is a few passes (:mod:`.std_passes`; on bf16 data compiled on
+the CPU): the statistics of each part (mean, then the centred sum of squares, fp32 accumulation
+over the part's own dtype, bf16 under autocast), then Û written from the parts straight into its
+columns in the compute dtype (U is never concatenated). Û is standardised in fp32 *before* the
+bf16 product: the former schedule, a product of the raw U by W' = W diag(s) minus W'μ
+afterwards, lost the centred signal to cancellation when |μ| ≫ σ (its bf16 logits error was 2×
+the paper path's at init, 4× with a +5 input offset). The backward needs Û: it saves U (its ρ
+part is saved by ρ anyway) and recomputes Û (saving Û as well was measured 4% faster per step
+for 17% more saved activations). It is written out (batch-norm style, with the joint complex
+variance): two GEMMs, one pass for mean(dÛ) and mean(dÛ·Û), one for dU in each part's dtype:
 
     dW = dYᵀ Û,   dÛ = dY W
     dU = s·(dÛ − mean(dÛ) − Û·g),   g_c = mean(Σ_{parts of c} dÛ·Û)   (training mode)
