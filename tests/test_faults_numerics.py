@@ -118,22 +118,26 @@ def test_wavelet_spatial_runs_in_its_input_dtype_under_autocast(bank: str, size:
             assert _rel(lo, p) < 2e-2
 
 
-@pytest.mark.parametrize("offset", [0.0, 5.0])
-def test_bf16_fast_path_error_within_1p5x_of_the_paper_path(offset: float) -> None:
-    """‖logits_bf16 − logits_fp32‖/‖logits_fp32‖ of the fast path (spatial W, kernels) within 1.5×
-    that of the paper path (fft W, modules), same weights, at init and with a +5 input offset.
-    Before: 2× at init, 4× with the offset."""
-    torch.manual_seed(0)
-    fast = phasecollapse.create_model("lscat_cifar10", width_factor=0.25)
-    paper = phasecollapse.create_model("lscat_cifar10", width_factor=0.25, fast=False, wavelet="fft")
-    paper.load_state_dict(fast.state_dict())
-    x = torch.randn(64, 3, 32, 32) + offset
-    errors = []
-    for model in (fast, paper):
-        with torch.no_grad():
-            ref = model(x)
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                low = model(x)
-        errors.append(_rel(low.float(), ref))
-    e_fast, e_paper = errors
-    assert e_fast <= 1.5 * e_paper, f"offset {offset}: bf16 relative error fast {e_fast:.4f} vs paper {e_paper:.4f} (ratio {e_fast / e_paper:.2f})"
+def test_bf16_fast_path_error_within_1p4x_of_the_paper_path() -> None:
+    """‖logits_bf16 − logits_fp32‖/‖logits_fp32‖ of the fast path (spatial W, kernels) against
+    that of the paper path (fft W, modules), same weights, at init and with a +5 input offset,
+    three draws each: the ratio ≤ 1.4 on average and ≤ 1.5 in every draw (one draw's ratio is
+    a realisation of rounding: 1.24–1.43 measured at batch 64). Before the precision fix: 2× at init, 4×
+    with the offset."""
+    ratios = []
+    for seed in range(3):
+        for offset in (0.0, 5.0):
+            torch.manual_seed(seed)
+            fast = phasecollapse.create_model("lscat_cifar10", width_factor=0.25)
+            paper = phasecollapse.create_model("lscat_cifar10", width_factor=0.25, fast=False, wavelet="fft")
+            paper.load_state_dict(fast.state_dict())
+            x = torch.randn(32, 3, 32, 32) + offset
+            errors = []
+            for model in (fast, paper):
+                with torch.no_grad():
+                    ref = model(x)
+                    with torch.autocast("cpu", dtype=torch.bfloat16):
+                        low = model(x)
+                errors.append(_rel(low.float(), ref))
+            ratios.append(errors[0] / errors[1])
+    assert sum(ratios) / len(ratios) <= 1.4 and max(ratios) <= 1.5, f"bf16 relative error, fast over paper path: {[round(r, 3) for r in ratios]}"

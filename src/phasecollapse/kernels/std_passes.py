@@ -5,13 +5,14 @@ data) over data of any dtype (bf16 under autocast), results rounded once:
 
     column_stats(X)                = (μ, σ²) per column, biased (two-pass: exact centring)
     standardized([U_p], μ, s)      = Û = [U_p·s_p − μ_p·s_p …] in ``dtype``, U never concatenated
-    column_means(D, X)             = (mean(D), mean(D·X)) per column
+    column_sum(X)                  = Σ X per column
+    column_means(D, X)             = (mean(D), mean(D·X)) per column   (Gauss's backward)
     input_gradient(D, X, a, c, k)  = a·D + c·X + k in ``dtype``
 
 Each is written with the ATen ops that measured fastest on the CPU (no norm: the column norm
 of ATen ran 10× slower than a product and a sum; no fresh fp32 copy of fp32 data). On bf16
 data the plain-torch form needs fp32 copies; there :func:`low_precision_compiled` runs
-``column_stats``, ``column_means`` and ``input_gradient`` compiled by inductor on the CPU, which
+the reductions and ``input_gradient`` compiled by inductor on the CPU, which
 fuses the casts into the loops (measured 1.1–5× faster than the same code eager on bf16 data,
 and 1.3–3× *slower* on fp32 data, whose column reductions ATen runs better: so fp32 stays eager).
 ``standardized`` stays eager (compiled, it measured slower in both dtypes).
@@ -76,6 +77,12 @@ def standardized(parts: list[Tensor], mean: Tensor, scale: Tensor, dtype: torch.
             x_hat[:, cols] = torch.addcmul(-m * s, p, s)
         start = cols.stop
     return x_hat
+
+
+@low_precision_compiled
+def column_sum(x: Tensor) -> Tensor:
+    """Σ x (w,) over the rows of x (n, w), in :func:`accumulation` of x's dtype."""
+    return x.to(accumulation(x.dtype)).sum(0)
 
 
 @low_precision_compiled

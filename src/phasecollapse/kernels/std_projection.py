@@ -16,7 +16,8 @@ afterwards, lost the centred signal to cancellation when |μ| ≫ σ (its bf16 l
 the paper path's at init, 4× with a +5 input offset). The backward needs Û: it saves U (its ρ
 part is saved by ρ anyway) and recomputes Û (saving Û as well was measured 4% faster per step
 for 17% more saved activations). It is written out (batch-norm style, with the joint complex
-variance): two GEMMs, one pass for mean(dÛ) and mean(dÛ·Û), one for dU in each part's dtype:
+variance): two GEMMs, mean(dÛ) and mean(dÛ·Û) read off them (:func:`_backward_means`: no pass
+over dÛ), one pass for dU in each part's dtype:
 
     dW = dYᵀ Û,   dÛ = dY W
     dU = s·(dÛ − mean(dÛ) − Û·g),   g_c = mean(Σ_{parts of c} dÛ·Û)   (training mode)
@@ -213,14 +214,30 @@ def _forward(weight: Tensor, running_mean: Tensor | None, running_var: Tensor | 
     return _product(x_hat, weight.to(dtype), layout), mean, var, scale, rows
 
 
-def _std_backward(d_hat: Tensor, x_hat: Tensor, scale: Tensor, layout: _Layout, training: bool) -> tuple[Tensor, Tensor, Tensor]:
-    """(s, −s·g, −s·mean(dÛ)) per planar column (in s's dtype): dU = s·dÛ − s·g·Û − s·mean(dÛ)
-    (eval mode: s·dÛ, zeros for the other two)."""
+def _backward_means(dy: Tensor, d_hat: Tensor, x_hat: Tensor, g_w: Tensor, weight: Tensor, layout: _Layout) -> tuple[Tensor, Tensor]:
+    """(mean(dÛ), mean(dÛ·Û)) per planar column, in fp32 (fp64 for fp64). With four products,
+    from what the GEMMs gave, without a pass over dÛ and Û: dÛ = dY W and dW = dYᵀ Û, so
+
+        mean(dÛ) = mean(dY) W,   mean(dÛ·Û)_j = Σ_k W_kj dW_kj / n
+
+    (one column sum of dY, 2K ≤ 2·Cc + Cr columns, and products of (2K, 2·Cc + Cr) matrices).
+    Gauss's three products have no single dW: one pass over dÛ and Û (:func:`.std_passes.column_means`)."""
+    if layout.gauss:
+        return std_passes.column_means(d_hat, layout.planar(x_hat))
+    acc = std_passes.accumulation(dy.dtype)
+    w = weight.to(acc)
+    return std_passes.column_sum(dy) @ w / dy.shape[0], (w * g_w.to(acc)).sum(0) / dy.shape[0]
+
+
+def _std_backward(means: tuple[Tensor, Tensor] | None, scale: Tensor, layout: _Layout, training: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """(s, −s·g, −s·mean(dÛ)) per planar column (in s's dtype) from ``means`` = (mean(dÛ),
+    mean(dÛ·Û)): dU = s·dÛ − s·g·Û − s·mean(dÛ) (eval mode: s·dÛ, zeros for the other two)."""
     order = layout.order().to(scale.device)
     a = scale[order]
     if not training:
         return a, torch.zeros_like(a), torch.zeros_like(a)
-    mean_d, mean_dx = std_passes.column_means(d_hat, layout.planar(x_hat))  # one pass
+    assert means is not None  # training mode
+    mean_d, mean_dx = means
     cc = layout.complex_channels
     products = torch.empty_like(a).index_copy_(0, order, mean_dx)  # per mixed column
     g = per_column(per_channel(products, cc), cc)[order]
@@ -243,8 +260,10 @@ class _StdProject(torch.autograd.Function):
         weight, mean, scale, *rows = ctx.saved_tensors
         dtype, layout = ctx.dtype, ctx.layout
         x_hat = _standardized(rows, mean, scale, dtype, layout)  # recomputed: one element-wise pass
-        g_w, d_hat = _product_backward(_as_rows(grad).to(dtype), x_hat, weight.to(dtype), layout)  # dW = dYᵀ Û, dÛ = dY W
-        coefs = _std_backward(d_hat, x_hat, scale, layout, ctx.training)
+        dy, w = _as_rows(grad).to(dtype), weight.to(dtype)
+        g_w, d_hat = _product_backward(dy, x_hat, w, layout)  # dW = dYᵀ Û, dÛ = dY W
+        means = _backward_means(dy, d_hat, x_hat, g_w, w, layout) if ctx.training else None
+        coefs = _std_backward(means, scale, layout, ctx.training)
         planar = layout.planar(x_hat)
         b, h, w_ = ctx.shape
         grads_u = []
