@@ -32,7 +32,7 @@ def test_bench_train_compare_gauss_times_the_fast_step_in_both_product_forms(tmp
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("speedup: ")
     (record_path,) = tmp_path.glob("train_gauss_fp32_*.json")
     record = json.loads(record_path.read_text())
-    assert [(r["side"], r["gauss"], r["precision"]) for r in record["results"]] == [("fast", False, "fp32"), ("fast+gauss", True, "fp32")]
+    assert [(r["side"], r["variant"], r["precision"]) for r in record["results"]] == [("fast", "", "fp32"), ("fast+gauss", "gauss", "fp32")]
     assert record["compare"] == "gauss" and record["speedup"] == pytest.approx(record["results"][1]["images_per_s"] / record["results"][0]["images_per_s"])
 
 

@@ -7,7 +7,7 @@
     phasecollapse models
     phasecollapse presets
     phasecollapse demo [--out DIR] [--data-dir DIR]
-    phasecollapse bench train --model NAME --batch-size B --steps N [--compare gauss] [--precision fp32] | bench profile --model NAME | bench scat | bench matmul | bench build
+    phasecollapse bench train --model NAME --batch-size B --steps N [--compare gauss|passes] [--precision fp32] | bench profile --model NAME | bench scat | bench matmul | bench build
     phasecollapse analyze STUDY [CHECKPOINT …] [--out DIR]   (the studies: analyze -h, analysis/studies.py)
 
 Experiments are config files, or presets shipped in the package (``cifar10/lscat_skip``,
@@ -26,6 +26,7 @@ from pathlib import Path
 
 from . import __version__
 from .analysis.studies import STUDIES
+from .bench.speed import COMPARISONS
 from .run.allocator import keep_freed_memory
 
 
@@ -201,7 +202,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--warmup", type=int, default=2)
     b.add_argument("--device", default="cpu", help="cpu or cuda")
     b.add_argument("--no-compile", action="store_true", help="fast side without torch.compile (skips ~2 min of compilation)")
-    b.add_argument("--compare", choices=["gauss"], default=None, help="train: time the fast step twice instead of authors vs fast, its fused Std + P_j with four real products and with Gauss's three")
+    b.add_argument("--compare", choices=sorted(COMPARISONS), default=None, help="train: time the fast step in two variants instead of authors vs fast: gauss, the fused Std + P_j with four real products and with Gauss's three; passes, its element-wise passes as written and compiled")
     b.add_argument("--precision", choices=["bf16", "fp32"], default="bf16", help="train, profile: the fast side's precision (fp32 on CPUs that emulate bf16: bench matmul)")
     b.add_argument("--out", default="results/bench")
     b.set_defaults(run=_bench)

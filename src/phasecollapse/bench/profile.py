@@ -44,7 +44,7 @@ def profile_steps(model_name: str, options: dict[str, Any], batch_size: int, ste
 
     from ..run.train import train_step
 
-    net, x, y, optimizer, config, dev = step_fixture("fast", model_name, options, batch_size, device, use_compile, False, precision)
+    net, x, y, optimizer, config, dev = step_fixture("fast", model_name, options, batch_size, device, use_compile, "", precision)
     for _ in range(warmup):
         train_step(net, x, y, optimizer, None, config)
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == "cuda" else [])

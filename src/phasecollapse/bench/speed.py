@@ -13,9 +13,11 @@ Both sides time the training loop's own step (:func:`phasecollapse.run.train.tra
 under a :class:`~phasecollapse.run.config.Config` (precision, channels-last, compile), so what
 is timed is what ``phasecollapse train`` runs.
 
-``bench train --compare gauss``: the ``fast`` step twice instead, its fused Std + P_j with four
-real products (``fast``) and with Gauss's three (``fast+gauss``; :data:`phasecollapse.kernels.std_projection.GAUSS`
-set in that side's process); the speedup is the second's over the first. Files ``train_gauss_*``.
+``bench train --compare NAME``: the ``fast`` step twice instead, in two variants of the fast path
+(:data:`VARIANTS`, a module switch set in that side's process); the speedup is the second's over
+the first. ``gauss``: the fused Std + P_j with four real products (``fast``) and with Gauss's
+three (``fast+gauss``); ``passes``: its element-wise passes as written (``fast+written``) and
+compiled (``fast``). Files ``train_<NAME>_*``.
 
 ``bench scat``: the order-2 scattering (J = 3, L = 8, 32×32) against Kymatio's torch backend.
 
@@ -28,6 +30,7 @@ last line printed is ``speedup: X.Xx``.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing as mp
 import resource
 import statistics
@@ -64,19 +67,28 @@ def side_config(side: str, use_compile: bool, precision: str = "bf16") -> Config
     return load_config(None, [f"train.precision={precision if fast else 'fp32'}", f"train.channels_last={str(fast).lower()}", f"train.compile={str(fast and use_compile).lower()}"])
 
 
-def step_fixture(side: str, model_name: str, options: dict[str, Any], batch_size: int, device: str, use_compile: bool, gauss: bool = False, precision: str = "bf16") -> tuple[Any, ...]:
+VARIANTS = {"": {}, "gauss": {"std_projection.GAUSS": True}, "written": {"std_passes.COMPILED": False}}
+"""Variants of the fast path: the module switches (``kernel module.NAME``: value) each sets."""
+
+COMPARISONS = {"gauss": ("", "gauss", "fused Std + P_j in four real products (fast) vs Gauss's three (fast+gauss)"), "passes": ("written", "", "fused Std + P_j's element-wise passes as written (fast+written) vs compiled (fast)")}
+"""What ``bench train --compare`` can time side by side instead of authors vs fast: (first
+variant, second variant, title)."""
+
+
+def step_fixture(side: str, model_name: str, options: dict[str, Any], batch_size: int, device: str, use_compile: bool, variant: str = "", precision: str = "bf16") -> tuple[Any, ...]:
     """(net, x, y, optimizer, config, device) of one side's training step, as
     :func:`train_steps` times it. The ``authors`` side of an LScat runs its parameters through
-    :class:`~phasecollapse.bench.torch_complex.TorchComplexLScat`. ``gauss``: the fused Std + P_j
-    with Gauss's three products (sets this process's ``std_projection.GAUSS``)."""
-    from ..kernels import std_projection
+    :class:`~phasecollapse.bench.torch_complex.TorchComplexLScat`. ``variant``: a key of
+    :data:`VARIANTS`, whose switches it sets in this process."""
     from ..models import create_model
     from ..models.lscat import LScat
     from ..run.train import maybe_compile, place
     from .torch_complex import TorchComplexLScat
 
     dev = torch.device(device)
-    std_projection.GAUSS = gauss
+    for switch, value in VARIANTS[variant].items():
+        module, name = switch.split(".")
+        setattr(importlib.import_module(f"phasecollapse.kernels.{module}"), name, value)
     torch.manual_seed(0)
     config = side_config(side, use_compile, precision)
     model = create_model(model_name, **options)
@@ -91,12 +103,12 @@ def step_fixture(side: str, model_name: str, options: dict[str, Any], batch_size
     return net, x, y, optimizer, config, dev
 
 
-def train_steps(side: str, model_name: str, options: dict[str, Any], batch_size: int, steps: int, warmup: int, device: str, use_compile: bool, gauss: bool = False, precision: str = "bf16") -> dict[str, Any]:
+def train_steps(side: str, model_name: str, options: dict[str, Any], batch_size: int, steps: int, warmup: int, device: str, use_compile: bool, variant: str = "", precision: str = "bf16") -> dict[str, Any]:
     """Time ``steps`` calls of the training loop's :func:`~phasecollapse.run.train.train_step`
     after ``warmup`` ones (runs in a child process; the step of :func:`step_fixture`)."""
     from ..run.train import train_step
 
-    net, x, y, optimizer, config, dev = step_fixture(side, model_name, options, batch_size, device, use_compile, gauss, precision)
+    net, x, y, optimizer, config, dev = step_fixture(side, model_name, options, batch_size, device, use_compile, variant, precision)
     times = []
     for i in range(warmup + steps):
         sync(dev)
@@ -106,8 +118,7 @@ def train_steps(side: str, model_name: str, options: dict[str, Any], batch_size:
         if i >= warmup:
             times.append(time.perf_counter() - start)
     median = statistics.median(times)
-    label = f"{side}+gauss" if gauss else side
-    return {"side": label, "images_per_s": batch_size / median, "step_s_median": median, "step_s": times, "peak_memory_mb": _peak_memory_mb(dev), "precision": config.train.precision, "compiled": config.train.compile, "gauss": gauss}
+    return {"side": f"{side}+{variant}" if variant else side, "images_per_s": batch_size / median, "step_s_median": median, "step_s": times, "peak_memory_mb": _peak_memory_mb(dev), "precision": config.train.precision, "compiled": config.train.compile, "variant": variant}
 
 
 def scat_throughput(side: str, batch_size: int, steps: int, warmup: int, device: str) -> dict[str, Any]:
@@ -174,24 +185,20 @@ def _report(kind: str, title: str, params: dict[str, Any], results: list[dict[st
     return speedup
 
 
-COMPARISONS = ("gauss",)
-"""What ``bench train --compare`` can time side by side instead of authors vs fast."""
-
-
 def bench_train(model: str, batch_size: int, steps: int, warmup: int = 2, width_factor: float | None = None, device: str = "cpu", out_dir: str = "results/bench", use_compile: bool = True, compare: str | None = None, precision: str = "bf16") -> float:
-    """Time the training step of ``model``: authors vs fast, or (``compare="gauss"``) fast with
-    the fused Std + P_j in four products vs Gauss's three. ``precision``: the fast side's (bf16, or
+    """Time the training step of ``model``: authors vs fast, or (``compare``, a key of
+    :data:`COMPARISONS`) two variants of the fast side. ``precision``: the fast side's (bf16, or
     fp32 for CPUs that emulate bf16; files then end in ``_fp32``). Returns the second side's speedup."""
     if compare is not None and compare not in COMPARISONS:
-        raise ValueError(f"unknown comparison {compare!r}; expected one of {COMPARISONS}")
+        raise ValueError(f"unknown comparison {compare!r}; expected one of {sorted(COMPARISONS)}")
     started = time.perf_counter()
     options = {} if width_factor is None else {"width_factor": width_factor}
-    sides = [("fast", False), ("fast", True)] if compare == "gauss" else [("authors", False), ("fast", False)]
-    results = [in_child(train_steps, side, model, options, batch_size, steps, warmup, device, use_compile, gauss, precision) for side, gauss in sides]
+    sides = [("authors", ""), ("fast", "")] if compare is None else [("fast", v) for v in COMPARISONS[compare][:2]]
+    results = [in_child(train_steps, side, model, options, batch_size, steps, warmup, device, use_compile, variant, precision) for side, variant in sides]
     params = {"model": model, "options": options, "batch_size": batch_size, "steps": steps, "warmup": warmup, "device": device, "compile": use_compile, "compare": compare, "precision": precision}
     title = f"Training steps: {model} {options or ''}, batch {batch_size}"
-    if compare == "gauss":
-        title += ": fused Std + P_j in four real products (fast) vs Gauss's three (fast+gauss)"
+    if compare is not None:
+        title += f": {COMPARISONS[compare][2]}"
     if precision != "bf16":
         title += f", fast side in {precision}"
     kind = ("train" if compare is None else f"train_{compare}") + ("" if precision == "bf16" else f"_{precision}")
