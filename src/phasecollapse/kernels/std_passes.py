@@ -10,11 +10,11 @@ data) over data of any dtype (bf16 under autocast), results rounded once:
     input_gradient(D, X, a, c, k)  = a·D + c·X + k in ``dtype``
 
 Each is written with the ATen ops that measured fastest on the CPU (no norm: the column norm
-of ATen ran 10× slower than a product and a sum; no fresh fp32 copy of fp32 data). On bf16
+of ATen ran 9× slower than a product and a sum; no fresh fp32 copy of fp32 data). On bf16
 data the plain-torch form needs fp32 copies; there :func:`low_precision_compiled` runs
 the reductions and ``input_gradient`` compiled by inductor on the CPU, which
-fuses the casts into the loops (measured 1.1–5× faster than the same code eager on bf16 data,
-and 1.3–3× *slower* on fp32 data, whose column reductions ATen runs better: so fp32 stays eager).
+fuses the casts into the loops (measured 1.15–6× faster than the same code eager on bf16 data;
+compiled passes on fp32 data, 571de5b, ran 2–4× *slower* than these eager ones: fp32 stays eager).
 ``standardized`` stays eager (compiled, it measured slower in both dtypes).
 """
 
