@@ -12,4 +12,5 @@ them when built with ``fast=True`` (the model option ``fast``, default on):
 | :mod:`.banded`                  | W's spatial operator as one dense matrix product    |
 | :mod:`.dtype`                   | (the dtype each product computes in: `compute_dtype`, `operator_dtype`) |
 | :mod:`.mixed`                   | (per-column ↔ per-channel vectors of the mixed layout, used by Std and its kernel) |
+| :mod:`.std_passes`              | (the fused Std + P_j's element-wise passes; bf16 ones compiled on the CPU) |
 """
