@@ -72,8 +72,23 @@ def test_result_pages_hold_no_hand_typed_table_of_results(page: str) -> None:
     for name in re.findall(r"_generated/([\w.]+\.md)", text):
         stem = name.removesuffix(".md")
         sources = [ROOT / "src" / "phasecollapse" / "configs" / "reproduce" / f"{stem}.toml", ROOT / "results" / "analysis" / f"{stem.replace('_', '/', 1)}.json", ROOT / "results" / "analysis" / f"{stem}.json", ROOT / "results" / "bench" / name.removeprefix("bench_")]
-        assert stem == "analyze_commands" or any(p.exists() for p in sources), f"{page} includes {name}, made from no record"
+        profiles = stem == "bench_profiles" and any((ROOT / "results" / "bench" / "profile").glob("*.json"))  # bench.profile.summary of them
+        assert stem == "analyze_commands" or profiles or any(p.exists() for p in sources), f"{page} includes {name}, made from no record"
     assert generated.exists()
+
+
+def test_profile_summary_has_a_row_per_record_with_its_figures() -> None:
+    """The speed page's profile table: one row per record of results/bench/profile, carrying its
+    commit and its time outside products."""
+    import json
+
+    from phasecollapse.bench.profile import summary
+
+    records = [json.loads(p.read_text()) for p in sorted((ROOT / "results" / "bench" / "profile").glob("*.json"))]
+    rows = summary(records).splitlines()[2:]
+    assert records and len(rows) == len(records)
+    for row, rec in zip(rows, records):
+        assert rec["environment"]["git_commit"][:7] in row and f"| {rec['result']['outside_s']:.2f} |" in row
 
 
 def test_study_tables_show_the_records_numbers() -> None:
