@@ -10,15 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..run.render import table
+
 Record = dict[str, Any]
 
 
-def _row(cells: list[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
-
-
 def _table(header: list[str], rows: list[list[str]]) -> str:
-    return "\n".join([_row(header), _row(["---"] * len(header)), *map(_row, rows)]) + "\n"
+    return table(header, rows) + "\n"
 
 
 def _net(label: str) -> str:

@@ -20,6 +20,7 @@ from torch import Tensor
 from ..layers import projection
 from ..models import create_model
 from ..run.provenance import environment
+from ..run.render import table
 from .record import write_record
 
 MODELS = ("lscat_cifar10", "lscat_skip_cifar10", "lscat_imagenet", "lscat_skip_imagenet")
@@ -64,9 +65,7 @@ def bench_build(out: str | Path = "results/bench", models: tuple[str, ...] = MOD
         "",
         f"Command `{env['command']}`; median of {repeats} builds after {warmup}, seconds; commit {env['git_commit']}.",
         "",
-        "| model | parameters | Householder QR (s) | Cholesky QR (s) | speedup |",
-        "|---|---|---|---|---|",
-        *[f"| {r['model']} | {r['params']:,} | {r['householder_qr']:.2f} | {r['cholesky_qr']:.2f} | {r['householder_qr'] / r['cholesky_qr']:.2f}× |" for r in rows],
+        table(["model", "parameters", "Householder QR (s)", "Cholesky QR (s)", "speedup"], [[r["model"], f"{r['params']:,}", f"{r['householder_qr']:.2f}", f"{r['cholesky_qr']:.2f}", f"{r['householder_qr'] / r['cholesky_qr']:.2f}×"] for r in rows]),
     ]
     write_record(stem, record, lines)
     print("\n".join(lines))

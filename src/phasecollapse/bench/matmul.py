@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from ..run.provenance import environment
+from ..run.render import table
 from .record import write_record
 
 #: (M, K, N): P_j of a CIFAR-10 LScat block at width ×0.25 (batch 128 × 8² pixels, 640 → 128
@@ -48,9 +49,7 @@ def bench_matmul(out: str | Path = "results/bench", repeats: int = 3) -> dict[st
         "",
         f"Command `{env['command']}`; median of {repeats} products; GFLOP/s.",
         "",
-        "| M × K × N | fp32 | bf16 | bf16 / fp32 |",
-        "|---|---|---|---|",
-        *[f"| {r['m']} × {r['k']} × {r['n']} | {r['fp32']:.1f} | {r['bf16']:.1f} | {r['bf16'] / r['fp32']:.3f} |" for r in rows],
+        table(["M × K × N", "fp32", "bf16", "bf16 / fp32"], [[f"{r['m']} × {r['k']} × {r['n']}", f"{r['fp32']:.1f}", f"{r['bf16']:.1f}", f"{r['bf16'] / r['fp32']:.3f}"] for r in rows]),
     ]
     write_record(stem, record, lines)
     print("\n".join(lines))

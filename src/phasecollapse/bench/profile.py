@@ -25,6 +25,7 @@ from typing import Any
 import torch
 
 from ..run.provenance import environment
+from ..run.render import table
 from .record import write_record
 from .speed import in_child, step_fixture, sync
 
@@ -81,15 +82,11 @@ def bench_profile(model: str, batch_size: int, steps: int, warmup: int = 2, widt
         f"Machine: {machine}; torch {env['torch']}; commit {env['git_commit']}",
         f"Command: `{env['command']}` (wall time {record['wall_s']:.0f} s); seconds per step, mean of {steps} profiled steps after {warmup}.",
         "",
-        "| step | matrix products | outside products | fused Std + P_j forward | its backward | images/s |",
-        "|---|---|---|---|---|---|",
-        f"| {r['step_s']:.3f} | {r['products_s']:.3f} | {r['outside_s']:.3f} ({r['outside_s'] / r['step_s']:.0%}) | {r['kernel_s'][KERNEL[0]]:.3f} | {r['kernel_s'][KERNEL[1]]:.3f} | {r['images_per_s']:.1f} |",
+        table(["step", "matrix products", "outside products", "fused Std + P_j forward", "its backward", "images/s"], [[f"{r['step_s']:.3f}", f"{r['products_s']:.3f}", f"{r['outside_s']:.3f} ({r['outside_s'] / r['step_s']:.0%})", f"{r['kernel_s'][KERNEL[0]]:.3f}", f"{r['kernel_s'][KERNEL[1]]:.3f}", f"{r['images_per_s']:.1f}"]]),
         "",
         f"The {TOP} ops with the most self time:",
         "",
-        "| op | self s per step | calls per step | matrix product |",
-        "|---|---|---|---|",
-        *[f"| `{o['op']}` | {o['self_s']:.3f} | {o['calls']:g} | {'yes' if o['product'] else ''} |" for o in r["ops"][:TOP]],
+        table(["op", "self s per step", "calls per step", "matrix product"], [[f"`{o['op']}`", f"{o['self_s']:.3f}", f"{o['calls']:g}", "yes" if o["product"] else ""] for o in r["ops"][:TOP]]),
     ]
     write_record(stem, record, lines)
     print("\n".join(lines))
@@ -99,9 +96,9 @@ def bench_profile(model: str, batch_size: int, steps: int, warmup: int = 2, widt
 
 def summary(records: list[dict[str, Any]]) -> str:
     """A Markdown table of profile records, one row each, in the order given."""
-    rows = ["| network | precision | commit | step (s) | matrix products (s) | outside products (s) | fused Std + P_j fwd / bwd (s) | images/s |", "|---|---|---|---|---|---|---|---|"]
+    rows = []
     for rec in records:
         r, width = rec["result"], rec["options"].get("width_factor")
         network = rec["model"] + ("" if width is None else f" ×{width:g}")
-        rows.append(f"| {network} | {rec['precision']} | {rec['environment']['git_commit'][:7]} | {r['step_s']:.2f} | {r['products_s']:.2f} | {r['outside_s']:.2f} | {r['kernel_s'][KERNEL[0]]:.2f} / {r['kernel_s'][KERNEL[1]]:.2f} | {r['images_per_s']:.1f} |")
-    return "\n".join(rows) + "\n"
+        rows.append([network, rec["precision"], rec["environment"]["git_commit"][:7], f"{r['step_s']:.2f}", f"{r['products_s']:.2f}", f"{r['outside_s']:.2f}", f"{r['kernel_s'][KERNEL[0]]:.2f} / {r['kernel_s'][KERNEL[1]]:.2f}", f"{r['images_per_s']:.1f}"])
+    return table(["network", "precision", "commit", "step (s)", "matrix products (s)", "outside products (s)", "fused Std + P_j fwd / bwd (s)", "images/s"], rows) + "\n"

@@ -44,6 +44,7 @@ import torch.nn.functional as F
 from ..run.allocator import keep_freed_memory
 from ..run.config import Config, load_config
 from ..run.provenance import environment
+from ..run.render import table
 from ..run.train import memory_format
 from .record import write_record
 
@@ -172,9 +173,7 @@ def _report(kind: str, title: str, params: dict[str, Any], results: list[dict[st
         f"Machine: {machine}; torch {env['torch']}; commit {env['git_commit']}",
         f"Command: `{env['command']}` (wall time {wall:.0f} s)",
         "",
-        "| side | images/s (median) | s/step (median) | peak memory (MiB) |",
-        "|---|---|---|---|",
-        *[f"| {r['side']} | {r['images_per_s']:.1f} | {r['step_s_median']:.3f} | {r['peak_memory_mb']:.0f} |" for r in results],
+        table(["side", "images/s (median)", "s/step (median)", "peak memory (MiB)"], [[r["side"], f"{r['images_per_s']:.1f}", f"{r['step_s_median']:.3f}", f"{r['peak_memory_mb']:.0f}"] for r in results]),
         "",
         f"Speedup: {speedup:.1f}x",
     ]

@@ -16,6 +16,11 @@ from typing import Any
 KINDS = ("poster", "tradeoff", "curve")
 
 
+def table(header: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table (no trailing newline): the header, its rule, one line per row of cells."""
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in [header, ["---"] * len(header), *rows])
+
+
 def kind_of(record: dict[str, Any]) -> str:
     """A record's kind (records written before it was stored: told by what the rows hold)."""
     if "kind" in record:
