@@ -64,8 +64,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .dtype import compute_dtype
 from . import std_passes
+from .dtype import compute_dtype
 from .mixed import per_channel, per_column
 
 GAUSS = False
@@ -202,7 +202,7 @@ def _forward(weight: Tensor, running_mean: Tensor | None, running_var: Tensor | 
     training = running_mean is None or running_var is None
     if training and n < 2:
         raise ValueError("Standardization needs more than one value per channel in training mode (batch × height × width ≥ 2)")
-    if training:  # one pass per part (fp32 accumulation over the part's dtype), then its complex pairs joint
+    if training:  # per part (fp32 accumulation over the part's dtype), then complex pairs joint
         stats = [std_passes.column_stats(r) for r in rows]
         mean = torch.cat([m for m, _ in stats])
         var = per_channel(torch.cat([v for _, v in stats]), layout.complex_channels)
@@ -229,14 +229,14 @@ def _backward_means(dy: Tensor, d_hat: Tensor, x_hat: Tensor, g_w: Tensor, weigh
     return std_passes.column_sum(dy) @ w / dy.shape[0], (w * g_w.to(acc)).sum(0) / dy.shape[0]
 
 
-def _std_backward(means: tuple[Tensor, Tensor] | None, scale: Tensor, layout: _Layout, training: bool) -> tuple[Tensor, Tensor, Tensor]:
+def _std_backward(means: tuple[Tensor, Tensor] | None, scale: Tensor, layout: _Layout) -> tuple[Tensor, Tensor, Tensor]:
     """(s, −s·g, −s·mean(dÛ)) per planar column (in s's dtype) from ``means`` = (mean(dÛ),
-    mean(dÛ·Û)): dU = s·dÛ − s·g·Û − s·mean(dÛ) (eval mode: s·dÛ, zeros for the other two)."""
+    mean(dÛ·Û)) in training mode: dU = s·dÛ − s·g·Û − s·mean(dÛ); ``means`` None (eval mode):
+    s·dÛ, zeros for the other two."""
     order = layout.order().to(scale.device)
     a = scale[order]
-    if not training:
+    if means is None:
         return a, torch.zeros_like(a), torch.zeros_like(a)
-    assert means is not None  # training mode
     mean_d, mean_dx = means
     cc = layout.complex_channels
     products = torch.empty_like(a).index_copy_(0, order, mean_dx)  # per mixed column
@@ -263,7 +263,7 @@ class _StdProject(torch.autograd.Function):
         dy, w = _as_rows(grad).to(dtype), weight.to(dtype)
         g_w, d_hat = _product_backward(dy, x_hat, w, layout)  # dW = dYᵀ Û, dÛ = dY W
         means = _backward_means(dy, d_hat, x_hat, g_w, w, layout) if ctx.training else None
-        coefs = _std_backward(means, scale, layout, ctx.training)
+        coefs = _std_backward(means, scale, layout)
         planar = layout.planar(x_hat)
         b, h, w_ = ctx.shape
         grads_u = []
