@@ -232,25 +232,26 @@ def test_progress_bars_stay_out_of_logs(tmp_path: Path) -> None:
 
 
 def test_resumed_run_records_where_each_stretch_of_epochs_ran(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A run resumed on another machine names both in its results and in the reproduce tables; a
-    checkpoint from before segments were kept marks its epochs 'not recorded'."""
+    """A run resumed on another machine, or at another precision, names both in its results and
+    in the reproduce tables; a checkpoint from before segments were kept marks its epochs 'not
+    recorded', at the precision of its saved config."""
     from phasecollapse.run import train
-    from phasecollapse.run.reproduce import _machines
+    from phasecollapse.run.provenance import machines_of
 
-    fit(config(tmp_path, "optim.epochs=1"))
+    fit(config(tmp_path, "optim.epochs=1", "train.precision=fp32"))
     other = {**train.environment(), "cpu": "Other CPU", "cpu_cores": 16, "gpu": "Some GPU"}
     monkeypatch.setattr(train, "environment", lambda: other)
-    summary = fit(config(tmp_path, "optim.epochs=2"), resume=True)
-    assert [s["from_epoch"] for s in summary["segments"]] == [1, 2]
-    assert _machines(summary).startswith("epochs 1–1: ") and _machines(summary).endswith("epochs 2–2: Other CPU (16 cores), Some GPU")
+    summary = fit(config(tmp_path, "optim.epochs=2", "train.precision=bf16"), resume=True)
+    assert [(s["from_epoch"], s["precision"]) for s in summary["segments"]] == [(1, "fp32"), (2, "bf16")]
+    assert machines_of(summary).startswith("epochs 1–1: ") and machines_of(summary).endswith("epochs 2–2: Other CPU (16 cores), Some GPU, bf16")
     assert json.loads((tmp_path / "results.json").read_text())["segments"] == summary["segments"]
     monkeypatch.undo()
     state = load(tmp_path / "last.pt")
     state.pop("segments")
     checkpoint.save_atomic(state, tmp_path / "last.pt")
     (tmp_path / "results.json").unlink()
-    summary = fit(config(tmp_path, "optim.epochs=3"), resume=True)
+    summary = fit(config(tmp_path, "optim.epochs=3", "train.precision=fp32"), resume=True)
     assert [s["environment"] is None for s in summary["segments"]] == [True, False]
-    assert _machines(summary).startswith("epochs 1–2: not recorded; epochs 3–3: ")
+    assert machines_of(summary).startswith("epochs 1–2: not recorded, bf16; epochs 3–3: ") and machines_of(summary).endswith(", fp32")
     same = {**summary, "segments": [summary["segments"][1], {**summary["segments"][1], "from_epoch": 3}]}
-    assert "epochs" not in _machines(same)  # one machine throughout: named once
+    assert "epochs" not in machines_of(same)  # one machine throughout: named once

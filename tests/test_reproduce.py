@@ -178,20 +178,24 @@ def test_table_only_trains_nothing_and_tables_the_finished_runs(tmp_path: Path, 
 
 
 def test_settings_outside_the_hash_only(tmp_path: Path) -> None:
-    """reproduce --set may change where and how a run computes (compile, device), never the recipe;
-    a row finished either way is the same row, and hashes recorded before compile and device left
-    the hash still identify it."""
+    """reproduce --set may change where and how a run computes (compile, device, precision),
+    never the recipe; a row finished either way is the same row, and hashes recorded before
+    compile and device left the hash, and before precision did, still identify it."""
     from phasecollapse.run.config import UNHASHED, config_hash, config_hashes
 
     configs = tiny_tables(tmp_path / "configs", epochs=1)
     _, rows = read_table("table2", configs)
-    eager = resolve(rows[0], "cpu", 0, "table2", tmp_path, None, ["train.compile=false", "train.device=cpu"])
-    compiled = resolve(rows[0], "cpu", 0, "table2", tmp_path, None, ["train.compile=true"])
-    assert not eager.train.compile and compiled.train.compile and config_hash(eager) == config_hash(compiled)
-    legacy = config_hash(compiled, UNHASHED - {("train", "compile"), ("train", "device")})
-    assert legacy != config_hash(eager) and legacy in config_hashes(compiled) and legacy in config_hashes(eager)
+    eager = resolve(rows[0], "cpu", 0, "table2", tmp_path, None, ["train.compile=false", "train.device=cpu", "train.precision=fp32"])
+    compiled = resolve(rows[0], "cpu", 0, "table2", tmp_path, None, ["train.compile=true", "train.precision=bf16"])
+    assert not eager.train.compile and compiled.train.compile and eager.train.precision != compiled.train.precision
+    assert config_hash(eager) == config_hash(compiled)
+    all_hashed = config_hash(compiled, UNHASHED - {("train", "compile"), ("train", "device"), ("train", "precision")})
+    precision_hashed = config_hash(compiled, UNHASHED - {("train", "precision")})
+    for legacy in (all_hashed, precision_hashed):
+        assert legacy != config_hash(eager) and legacy in config_hashes(compiled) and legacy in config_hashes(eager)
+    assert precision_hashed != config_hash(eager, UNHASHED - {("train", "precision")})  # the bf16 run's old hash is not the fp32 one's
     other = resolve(rows[1], "cpu", 0, "table2", tmp_path, None, ["train.compile=true"])
-    assert legacy not in config_hashes(other)
+    assert all_hashed not in config_hashes(other) and precision_hashed not in config_hashes(other)
     for bad in ("optim.lr=0.1", "train.out_dir=/tmp/x", "model.name=resnet20_cifar10"):
         with pytest.raises(ValueError, match="leave a run's result unchanged"):
             resolve(rows[0], "cpu", 0, "table2", tmp_path, None, [bad])
@@ -230,17 +234,26 @@ def test_order_lines_flag_every_pair_ranked_against_the_poster() -> None:
     assert _order_lines(rows)[-1] == "Same order." and _order_lines(rows[3:]) == []
 
 
-def test_machines_names_each_stretch_and_merges_successive_ones_on_one_machine() -> None:
-    from phasecollapse.run.reproduce import _machines
+def test_machines_names_each_stretch_and_merges_successive_ones_on_one_machine(tmp_path: Path) -> None:
+    """Each stretch of epochs with its machine and precision; successive stretches alike merge;
+    a run recorded before precision was recorded per stretch takes its config.json's."""
+    from phasecollapse.run.provenance import finished_run, machines_of
 
     cpu = {"cpu": "AMD EPYC", "cpu_cores": 2, "gpu": None}
     gpu = {"cpu": "Intel Xeon", "cpu_cores": 16, "gpu": "NVIDIA H200"}
-    run = {"epochs_completed": 8, "environment": cpu, "segments": [{"from_epoch": 1, "environment": gpu}, {"from_epoch": 5, "environment": cpu}, {"from_epoch": 6, "environment": cpu}]}
-    assert _machines(run) == "epochs 1–4: Intel Xeon (16 cores), NVIDIA H200; epochs 5–8: AMD EPYC (2 cores)"
-    run["segments"] = [{"from_epoch": 1, "environment": None}, {"from_epoch": 5, "environment": cpu}, {"from_epoch": 7, "environment": gpu}]
-    assert _machines(run) == "epochs 1–4: not recorded; epochs 5–6: AMD EPYC (2 cores); epochs 7–8: Intel Xeon (16 cores), NVIDIA H200"
-    run["segments"] = [{"from_epoch": 1, "environment": cpu}, {"from_epoch": 3, "environment": cpu}]
-    assert _machines(run) == "AMD EPYC (2 cores)"
+
+    def run(*segments: tuple[int, dict | None, str]) -> dict:
+        return {"epochs_completed": 8, "environment": cpu, "segments": [{"from_epoch": e, "environment": env, "precision": p} for e, env, p in segments]}
+
+    assert machines_of(run((1, gpu, "fp32"), (5, cpu, "bf16"), (6, cpu, "bf16"))) == "epochs 1–4: Intel Xeon (16 cores), NVIDIA H200, fp32; epochs 5–8: AMD EPYC (2 cores), bf16"
+    assert machines_of(run((1, None, "bf16"), (5, cpu, "bf16"), (7, gpu, "bf16"))) == "epochs 1–4: not recorded, bf16; epochs 5–6: AMD EPYC (2 cores), bf16; epochs 7–8: Intel Xeon (16 cores), NVIDIA H200, bf16"
+    assert machines_of(run((1, cpu, "bf16"), (3, cpu, "bf16"))) == "AMD EPYC (2 cores), bf16"
+    assert machines_of(run((1, cpu, "bf16"), (3, cpu, "fp32"))) == "epochs 1–2: AMD EPYC (2 cores), bf16; epochs 3–8: AMD EPYC (2 cores), fp32"
+    (tmp_path / "config.json").write_text(json.dumps({"train": {"precision": "bf16"}}))
+    (tmp_path / "results.json").write_text(json.dumps({"epochs_completed": 8, "environment": cpu, "segments": [{"from_epoch": 1, "environment": None}, {"from_epoch": 5, "environment": cpu}]}))
+    assert machines_of(finished_run(tmp_path)) == "epochs 1–4: not recorded, bf16; epochs 5–8: AMD EPYC (2 cores), bf16"
+    (tmp_path / "results.json").write_text(json.dumps({"epochs_completed": 8, "environment": cpu}))  # no segments at all
+    assert machines_of(finished_run(tmp_path)) == "AMD EPYC (2 cores), bf16"
 
 
 def test_tradeoff_pareto_front_names_the_undominated_rows() -> None:
@@ -284,7 +297,10 @@ def test_tradeoff_front_is_chosen_on_validation_when_every_row_has_it() -> None:
 def test_a_row_names_the_machine_of_each_seed_where_they_differ() -> None:
     from phasecollapse.run.reproduce import _seed_machines
 
-    gpu = {"environment": {"cpu": "Intel Xeon", "cpu_cores": 16, "gpu": "NVIDIA H200"}, "epochs_completed": 10}
-    cpu = {"environment": {"cpu": "AMD EPYC", "cpu_cores": 2}, "epochs_completed": 10}
-    assert _seed_machines([0, 1], [gpu, cpu]) == "seed 0: Intel Xeon (16 cores), NVIDIA H200; seed 1: AMD EPYC (2 cores)"
-    assert _seed_machines([0, 1], [cpu, cpu]) == "AMD EPYC (2 cores)"
+    def run(env: dict, precision: str) -> dict:
+        return {"environment": env, "epochs_completed": 10, "segments": [{"from_epoch": 1, "environment": env, "precision": precision}]}
+
+    gpu, cpu = {"cpu": "Intel Xeon", "cpu_cores": 16, "gpu": "NVIDIA H200"}, {"cpu": "AMD EPYC", "cpu_cores": 2}
+    assert _seed_machines([0, 1], [run(gpu, "bf16"), run(cpu, "bf16")]) == "seed 0: Intel Xeon (16 cores), NVIDIA H200, bf16; seed 1: AMD EPYC (2 cores), bf16"
+    assert _seed_machines([0, 1], [run(cpu, "bf16"), run(cpu, "bf16")]) == "AMD EPYC (2 cores), bf16"
+    assert _seed_machines([0, 1], [run(cpu, "bf16"), run(cpu, "fp32")]) == "seed 0: AMD EPYC (2 cores), bf16; seed 1: AMD EPYC (2 cores), fp32"

@@ -194,10 +194,13 @@ def from_dict(raw: dict[str, Any]) -> Config:
 
 
 #: Keys that do not change what a run computes (left out of :func:`config_hash`): where the
-#: results go, how progress shows, where the data sit, and how and where the arithmetic runs.
-UNHASHED = {("train", "out_dir"), ("train", "progress"), ("train", "tensorboard"), ("data", "root"), ("data", "workers"), ("train", "compile"), ("train", "device")}
-#: Left out of the hash only since 2026-11-26: runs recorded before still carry hashes with them.
-_HASHED_BEFORE = {("train", "compile"), ("train", "device")}
+#: results go, how progress shows, where the data sit, and how and where the arithmetic runs
+#: (compiled or not, on which device, in which precision: each run and each resumed stretch of
+#: it records its machine and precision, and the tables show them beside its error).
+UNHASHED = {("train", "out_dir"), ("train", "progress"), ("train", "tensorboard"), ("data", "root"), ("data", "workers"), ("train", "compile"), ("train", "device"), ("train", "precision")}
+#: Left out of the hash only since 2026-11-26 (compile, device) and 2026-12-03 (precision): runs
+#: recorded before still carry hashes with them.
+_HASHED_BEFORE = {("train", "compile"), ("train", "device"), ("train", "precision")}
 #: Keys added later, hashed only when set away from their default (so hashes recorded before stay valid).
 _HASHED_WHEN_SET = {("data", "validation"): 0, ("data", "validation_seed"): 0}
 
@@ -216,12 +219,15 @@ def config_hash(config: Config, unhashed: set[tuple[str, str]] = UNHASHED) -> st
 
 def config_hashes(config: Config) -> tuple[str, ...]:
     """The hashes that identify ``config`` in a results file: today's, and those recorded by runs
-    made before ``train.compile`` and ``train.device`` left the hash (one per value they had)."""
-    legacy = [
-        config_hash(replace(config, train=replace(config.train, compile=compiled, device=device)), UNHASHED - _HASHED_BEFORE)
+    made before ``train.compile``, ``train.device`` and ``train.precision`` left the hash (one per
+    values they had; compile and device left it together, precision later)."""
+    legacy = dict.fromkeys(
+        config_hash(replace(config, train=replace(config.train, compile=compiled, device=device, precision=precision)), UNHASHED - hashed)
+        for hashed in (_HASHED_BEFORE, {("train", "precision")})
         for compiled in (False, True)
         for device in CHOICES[("train", "device")]
-    ]
+        for precision in CHOICES[("train", "precision")]
+    )
     return (config_hash(config), *legacy)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -68,3 +69,33 @@ def environment() -> dict[str, Any]:
         "python": platform.python_version(),
         "torch": str(torch.__version__),  # a plain str: TorchVersion would not load with weights_only=True
     }
+
+
+def machine(env: dict[str, Any] | None, precision: str) -> str:
+    """``CPU (N cores)[, GPU], precision`` of an :func:`environment` (None: not recorded)."""
+    if env is None:
+        return f"not recorded, {precision}"
+    return f"{env['cpu']} ({env['cpu_cores']} cores)" + (f", {env['gpu']}" if env.get("gpu") else "") + f", {precision}"
+
+
+def finished_run(run_dir: Path) -> dict[str, Any]:
+    """A finished run's ``results.json``, each stretch of epochs with its precision (runs made
+    before precision was recorded per stretch ran all of it at their ``config.json``'s)."""
+    run = json.loads((run_dir / "results.json").read_text())
+    precision = json.loads((run_dir / "config.json").read_text())["train"]["precision"]
+    segments = run.get("segments") or [{"from_epoch": 1, "environment": run["environment"]}]
+    return {**run, "segments": [{"precision": precision, **s} for s in segments]}
+
+
+def machines_of(run: dict[str, Any]) -> str:
+    """The machine and precision of a run, or of each stretch of epochs where it was resumed
+    elsewhere or otherwise (a run of :func:`finished_run`)."""
+    stretches: list[tuple[int, str]] = []  # (first epoch, machine), successive stretches on one machine merged
+    for s in run["segments"]:
+        label = machine(s["environment"], s["precision"])
+        if not stretches or stretches[-1][1] != label:
+            stretches.append((s["from_epoch"], label))
+    if len(stretches) == 1:
+        return stretches[0][1]
+    ends = [first - 1 for first, _ in stretches[1:]] + [run["epochs_completed"]]
+    return "; ".join(f"epochs {first}–{end}: {label}" for (first, label), end in zip(stretches, ends))

@@ -46,7 +46,7 @@ from ..models.registry import migrate_name
 from . import render
 from .atomic import figure, json_file, text, write_files
 from .config import CONFIG_DIR, UNHASHED, Config, config_hashes, load_config
-from .provenance import environment
+from .provenance import environment, finished_run, machines_of
 
 BUDGETS = ("cpu", "paper")
 
@@ -176,29 +176,9 @@ def _cost(model: str, options: dict[str, Any]) -> dict[str, Any]:
     return {k: c[k] for k in ("projection_params", "dense_projection_params", "params", "macs")}
 
 
-def _machine(env: dict[str, Any] | None) -> str:
-    if env is None:
-        return "not recorded"
-    return f"{env['cpu']} ({env['cpu_cores']} cores)" + (f", {env['gpu']}" if env.get("gpu") else "")
-
-
-def _machines(run: dict[str, Any]) -> str:
-    """The machine of a run, or of each stretch of epochs where it was resumed elsewhere."""
-    segments = run.get("segments") or [{"from_epoch": 1, "environment": run["environment"]}]
-    stretches: list[tuple[int, str]] = []  # (first epoch, machine), successive stretches on one machine merged
-    for s in segments:
-        machine = _machine(s["environment"])
-        if not stretches or stretches[-1][1] != machine:
-            stretches.append((s["from_epoch"], machine))
-    if len(stretches) == 1:
-        return stretches[0][1]
-    ends = [first - 1 for first, _ in stretches[1:]] + [run["epochs_completed"]]
-    return "; ".join(f"epochs {first}–{end}: {machine}" for (first, machine), end in zip(stretches, ends))
-
-
 def _seed_machines(seeds: list[int], runs: list[dict[str, Any]]) -> str:
     """The machine of a row's runs: one, or each seed's where they differ."""
-    machines = [_machines(r) for r in runs]
+    machines = [machines_of(r) for r in runs]
     return machines[0] if len(set(machines)) == 1 else "; ".join(f"seed {s}: {m}" for s, m in zip(seeds, machines))
 
 
@@ -299,7 +279,7 @@ def _all_finished(table: str, budget: str, out: Path, data_dir: str | None, conf
         configs = [resolve(row, budget, seed, table, out, data_dir) for seed in row.seeds]
         done = [(seed, c) for seed, c in zip(row.seeds, configs) if run_state(c) == "finished"]
         if done:  # a row shows the seeds finished so far
-            finished.append(_summary_row(row, [s for s, _ in done], [json.loads((Path(c.train.out_dir) / "results.json").read_text()) for _, c in done], tradeoff))
+            finished.append(_summary_row(row, [s for s, _ in done], [finished_run(Path(c.train.out_dir)) for _, c in done], tradeoff))
             if kind == "curve":  # the first finished seed's curve
                 finished[-1]["curve"] = _curve(Path(done[0][1].train.out_dir))
     return finished

@@ -214,7 +214,7 @@ class NonFiniteLossError(RuntimeError):
 RUN_FILES = ("last.pt", "best.pt", "results.json", "metrics.csv", "metrics.jsonl", "config.json")
 
 #: Config keys a ``--resume`` may change: they do not alter what is computed.
-RESUME_MAY_CHANGE = {("train", "progress"), ("train", "compile"), ("train", "tensorboard"), ("train", "out_dir"), ("train", "device"), ("data", "root"), ("data", "download"), ("data", "workers")}
+RESUME_MAY_CHANGE = {("train", "progress"), ("train", "compile"), ("train", "tensorboard"), ("train", "out_dir"), ("train", "device"), ("train", "precision"), ("data", "root"), ("data", "download"), ("data", "workers")}
 
 
 #: The lock file of a run's out_dir (see :func:`claim_out_dir`).
@@ -379,7 +379,7 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, An
     provenance = environment()  # at the start: the code that runs, not the tree at the end
     out_dir = Path(config.train.out_dir)
     if ctx.is_main and config.train.precision == "bf16" and ctx.device.type == "cpu" and not provenance["cpu_bf16"]:
-        print(f"warning: train.precision = 'bf16' on a CPU without native bf16 ({provenance['cpu']}, {provenance['cpu_capability']}): its matrix products are emulated, about 100× slower than fp32; train.precision = 'fp32' trains far faster here (another run: precision is part of the config hash)", file=sys.stderr)
+        print(f"warning: train.precision = 'bf16' on a CPU without native bf16 ({provenance['cpu']}, {provenance['cpu_capability']}): its matrix products are emulated, about 100× slower than fp32; train.precision = 'fp32' trains far faster here (the same run: precision is outside the config hash, and recorded with each stretch of epochs)", file=sys.stderr)
     torch.manual_seed(config.train.seed)
     model = build_model(config)
     check_classes(model, config)
@@ -396,14 +396,15 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, An
     if val_loader is not None:
         best["val_top1_err"] = math.inf
     # Where each stretch of epochs ran: a run resumed on another machine says so in its results.
-    segments: list[dict[str, Any]] = [{"from_epoch": 1, "environment": provenance}]
+    segments: list[dict[str, Any]] = [{"from_epoch": 1, "environment": provenance, "precision": config.train.precision}]
     if resume:
         path = out_dir / "last.pt"
         ckpt = checkpoint.load(path, ctx.device)
         for key in ("optimizer", "scheduler", "best", "rng", *(() if ema is None else ("ema",))):
             if key not in ckpt:
                 raise checkpoint.CheckpointError(f"{path} has no {key} state: it can be evaluated or analysed, not resumed")
-        for change in check_resume(checkpoint.stored_config(ckpt, path), config, ckpt["epoch"], (out_dir / "results.json").exists()):
+        saved = checkpoint.stored_config(ckpt, path)
+        for change in check_resume(saved, config, ckpt["epoch"], (out_dir / "results.json").exists()):
             print(f"--resume: applying {change}", file=sys.stderr)
         checkpoint.load_model_state(model, ckpt["model"], path)
         optimizer.load_state_dict(ckpt["optimizer"])
@@ -412,7 +413,9 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, An
             ema.load_state_dict(ckpt["ema"])
         start_epoch, best, wall_before = ckpt["epoch"], ckpt["best"], ckpt.get("wall_s", 0.0)
         earlier = ckpt.get("segments", [{"from_epoch": 1, "environment": None}])  # None: not recorded (older checkpoint)
-        segments = [*earlier, {"from_epoch": start_epoch + 1, "environment": provenance}]
+        # Stretches recorded before precision could change on resume ran at the saved config's.
+        earlier = [{"precision": saved.train.precision, **segment} for segment in earlier]
+        segments = [*earlier, {"from_epoch": start_epoch + 1, "environment": provenance, "precision": config.train.precision}]
         _set_rng_state(ckpt["rng"])
     net: nn.Module = model
     if ctx.world > 1:

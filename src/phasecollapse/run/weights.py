@@ -23,7 +23,7 @@ from .atomic import text, write_files
 from .checkpoint import CheckpointError, evaluated_state, load, load_model_state
 from .config import CONFIG_DIR, UNHASHED, config_hash, from_dict, load_config
 from .experiment import build_model
-from .provenance import command
+from .provenance import command, finished_run, machines_of
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
@@ -72,7 +72,7 @@ def export_weights(checkpoint: str | os.PathLike[str], name: str, out: str | os.
         "config": recipe,
         "config_hash": config_hash(config),
         "commit": env["git_commit"],
-        "machine": f"{env['cpu']} ({env['cpu_cores']} cores)" + (f", {env['gpu']}" if env.get("gpu") else ""),
+        "machine": machines_of(finished_run(path.parent)),
         "train_command": env["command"],
         "export_command": command(),
     }
