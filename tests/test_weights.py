@@ -93,6 +93,9 @@ def test_export_writes_weights_manifest_and_model_card(run: Path, published: tup
     assert abs(test_error(loaded, entry, None) - entry["test_top1_err"]) <= 0.05
     again = export_weights(run / "last.pt", "tiny", weights)  # re-export: the entry is replaced, not doubled
     assert manifest(weights) == {"tiny": again}
+    assert again["sha256"] == entry["sha256"]  # the same weights, the same file (metadata in key order)
+    assert list(header["__metadata__"]) == sorted(header["__metadata__"])
+    assert entry["machine"].endswith(", " + json.loads((run / "config.json").read_text())["train"]["precision"])
 
 
 def test_published_weights_by_name_or_true(run: Path, published: tuple[Path, dict[str, Any]]) -> None:
@@ -169,3 +172,14 @@ def test_export_weights_command(run: Path, tmp_path: Path, capsys: pytest.Captur
     assert "weights name '../escape' must be" in capsys.readouterr().err
     assert main(["export-weights", str(tmp_path / "none.pt"), "--name", "x", "--out", str(tmp_path)]) == 2
     assert "checkpoint not found" in capsys.readouterr().err
+
+
+def test_weights_bytes_are_the_same_for_the_same_weights() -> None:
+    """safetensors writes its metadata in hash order, different from call to call; the export
+    sorts it, so the same weights always have the same SHA-256 (and the file still loads)."""
+    state = create_model(MODEL, width_factor=0.0625).state_dict()
+    files = {pretrained.weights_bytes(state, MODEL, {"width_factor": 0.0625}) for _ in range(10)}
+    assert len(files) == 1
+    from safetensors.torch import load
+
+    assert load(files.pop()).keys() == state.keys()

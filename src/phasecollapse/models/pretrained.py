@@ -103,7 +103,20 @@ def weights_bytes(state: dict[str, Tensor], model: str, options: dict[str, Any])
     from safetensors.torch import save
 
     tensors = {k: (v.detach().float() if v.is_floating_point() else v.detach()).cpu().contiguous().clone() for k, v in state.items()}
-    return save(tensors, metadata={"format": FORMAT, "model": model, "options": json.dumps(options, sort_keys=True)})
+    return _sorted_metadata(save(tensors, metadata={"format": FORMAT, "model": model, "options": json.dumps(options, sort_keys=True)}))
+
+
+def _sorted_metadata(data: bytes) -> bytes:
+    """``data`` with its header's metadata in key order: safetensors writes the metadata in hash
+    order, which varies from call to call, and the same weights must give the same SHA-256. The
+    header (little-endian u64 length, then JSON padded with spaces) keeps its length."""
+    length = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + length])
+    header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+    text = json.dumps(header, separators=(",", ":")).encode().ljust(length)
+    if len(text) != length:
+        raise WeightsError(f"safetensors header of {length} bytes re-encoded to {len(text)}")
+    return data[:8] + text + data[8 + length :]
 
 
 def save_weights(path: str | os.PathLike[str], state: dict[str, Tensor], model: str, options: dict[str, Any]) -> None:

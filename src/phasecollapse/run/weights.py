@@ -104,10 +104,10 @@ def model_cards(entries: dict[str, dict[str, Any]]) -> str:
             "",
             f"- Model: `{e['model']}` with options `{json.dumps(e['options'], sort_keys=True)}` ({e['parameters']:,} parameters).",
             f"- Test error on {e['dataset']}: **{e['test_top1_err']:.2f} %** top-1, {e['test_top5_err']:.2f} % top-5 (epoch {e['epoch']}).",
-            f"- Recipe: {recipe['optim']['epochs']} epochs, lr {recipe['optim']['lr']}, schedule {recipe['optim']['schedule']}, batch {recipe['data']['batch_size']}, precision {recipe['train']['precision']}; config hash `{e['config_hash']}` (the full recipe is the entry's `config`).",
+            f"- Recipe: {recipe['optim']['epochs']} epochs, lr {recipe['optim']['lr']}, schedule {recipe['optim']['schedule']}, batch {recipe['data']['batch_size']}; config hash `{e['config_hash']}` (the full recipe is the entry's `config`).",
             f"- Trained by `{e['train_command']}` at commit `{e['commit']}`; exported by `{e['export_command']}`.",
             f"- File `{e['file']}`, SHA-256 `{e['sha256']}`.",
-            *([f"- What it is not: the paper's training. It trained {recipe['optim']['epochs']} epochs at a CPU budget{' on ' + e['machine'] if 'machine' in e else ''}; the paper's {e['dataset']} recipe runs {paper} epochs, so its error sits above the poster's (the docs' reproduction tables set the two side by side)."] if (paper := paper_epochs(e["dataset"])) else []),
+            *([f"- What it is not: the paper's training. It trained {recipe['optim']['epochs']} epochs at a CPU budget on {e['machine']}; the paper's {e['dataset']} recipe runs {paper} epochs, so its error sits above the poster's (the docs' reproduction tables set the two side by side)."] if (paper := paper_epochs(e["dataset"])) else []),
             "- Intended use: research on phase collapse and reproduction of the paper; not evaluated for any deployment.",
         ]
     return "\n".join(lines) + "\n"
