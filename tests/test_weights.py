@@ -1,7 +1,6 @@
 """Trained weights: export a checkpoint, load it back by file, manifest name, True or URL, and the
 errors that name the file and the problem; the published entries reach their test error."""
 
-import copy
 import json
 import shutil
 from pathlib import Path
@@ -15,40 +14,21 @@ from phasecollapse import create_model
 from phasecollapse.cli import main
 from phasecollapse.models import pretrained
 from phasecollapse.models.pretrained import WeightsError, manifest, save_weights, sha256_file
-from phasecollapse.run import distributed
-from phasecollapse.run.checkpoint import load_trained
-from phasecollapse.run.config import from_dict, load_config
-from phasecollapse.run.experiment import build_loaders
-from phasecollapse.run.train import evaluate, fit
+from phasecollapse.run.checkpoint import CheckpointError, load_trained
+from phasecollapse.run.config import load_config
+from phasecollapse.run.train import evaluate_checkpoint, fit
 from phasecollapse.run.weights import export_weights
 
 MODEL = "lscat_skip_cifar10"
 TINY = [f"model.name='{MODEL}'", "model.options={width_factor=0.0625}", "data.dataset='textures'", "data.texture_train=48", "data.texture_test=32", "data.batch_size=32", "optim.epochs=1", "train.progress=false", "train.tensorboard=false"]
 
 
-def test_error(model: nn.Module, entry: dict[str, Any], data_root: Path | None) -> float:
-    """Top-1 test error (%) of ``model`` on the test set of the entry's recipe."""
-    raw = copy.deepcopy(entry["config"])
-    if data_root is not None:
-        raw["data"]["root"] = str(data_root)
-    config = from_dict(raw)
-    ctx = distributed.setup("cpu")
-    try:
-        _, _, test = build_loaders(config, ctx)
-        return evaluate(model, test, config, ctx)["test_top1_err"]
-    finally:
-        distributed.teardown()
-
-
-test_error.__test__ = False  # a helper, not a test
-
-
 @pytest.mark.parametrize("name", sorted(manifest()))
 def test_published_weights_reach_their_test_error(name: str, request: pytest.FixtureRequest) -> None:
+    """``phasecollapse eval NAME``'s code path on the test set of the entry's recipe."""
     entry = manifest()[name]
     root = request.getfixturevalue("cifar10_dir") if entry["dataset"] == "cifar10" else None
-    model = create_model(entry["model"], pretrained=name)
-    assert abs(test_error(model, entry, root) - entry["test_top1_err"]) <= 0.05
+    assert abs(evaluate_checkpoint(name, root and str(root))["test_top1_err"] - entry["test_top1_err"]) <= 0.05
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +70,7 @@ def test_export_writes_weights_manifest_and_model_card(run: Path, published: tup
     model, _ = load_trained(run / "last.pt")
     loaded = create_model(MODEL, pretrained=file)
     _same_outputs(loaded, model)
-    assert abs(test_error(loaded, entry, None) - entry["test_top1_err"]) <= 0.05
+    assert evaluate_checkpoint("tiny")["test_top1_err"] == entry["test_top1_err"]  # the same weights, the same recipe and data
     again = export_weights(run / "last.pt", "tiny", weights)  # re-export: the entry is replaced, not doubled
     assert manifest(weights) == {"tiny": again}
     assert again["sha256"] == entry["sha256"]  # the same weights, the same file (metadata in key order)
@@ -183,3 +163,20 @@ def test_weights_bytes_are_the_same_for_the_same_weights() -> None:
     from safetensors.torch import load
 
     assert load(files.pop()).keys() == state.keys()
+
+
+def test_published_weights_by_name_in_eval_analyze_and_models(run: Path, published: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Where a checkpoint goes, the name of published weights may go: the same network, the
+    recipe of its manifest entry, so the same evaluation and the same study."""
+    from phasecollapse.analysis.report import run_study
+
+    _, entry = published
+    assert evaluate_checkpoint("tiny") == evaluate_checkpoint(run / "last.pt")
+    by_name = run_study("separation", tmp_path / "a", ["tiny"], samples=32, probe=False)
+    by_file = run_study("separation", tmp_path / "b", [str(run / "last.pt")], samples=32, probe=False)
+    assert [r["blocks"] for r in by_name.values()] == [r["blocks"] for r in by_file.values()]
+    capsys.readouterr()
+    assert main(["models", "--weights"]) == 0
+    assert capsys.readouterr().out.startswith(f"tiny  {MODEL} " + '{"width_factor": 0.0625}' + f"  {entry['test_top1_err']:.2f} % test error (textures, epoch 1)")
+    with pytest.raises(CheckpointError, match="checkpoint not found: nope, nor published weights of that name \\(published: tiny\\)"):
+        load_trained("nope")

@@ -1,14 +1,14 @@
 """The ``phasecollapse`` command line.
 
     phasecollapse train CONFIG|PRESET [--set section.key=value …] [--resume] [--data-dir DIR]
-    phasecollapse eval CHECKPOINT [--data-dir DIR] [--set …]
+    phasecollapse eval CHECKPOINT|WEIGHTS [--data-dir DIR] [--set …]
     phasecollapse export-weights CHECKPOINT --name NAME --out DIR
     phasecollapse reproduce table1|table2|table3|pj_tradeoff|recipe|curve [--budget cpu|paper] [--only ROW …]
-    phasecollapse models
+    phasecollapse models [--params | --weights]
     phasecollapse presets
     phasecollapse demo [--out DIR] [--data-dir DIR]
     phasecollapse bench train --model NAME --batch-size B --steps N [--compare gauss|passes] [--precision fp32] | bench profile --model NAME | bench scat | bench matmul | bench build
-    phasecollapse analyze STUDY [CHECKPOINT …] [--out DIR]   (the studies: analyze -h, analysis/studies.py)
+    phasecollapse analyze STUDY [CHECKPOINT|WEIGHTS …] [--out DIR]   (the studies: analyze -h, analysis/studies.py)
 
 Experiments are config files, or presets shipped in the package (``cifar10/lscat_skip``,
 ``budget/textures``, … : ``phasecollapse presets``); ``--set`` overrides any key, validated.
@@ -79,7 +79,12 @@ def _export_weights(args: argparse.Namespace) -> int:
 
 def _models(args: argparse.Namespace) -> int:
     from .models import create_model, list_models
+    from .models.pretrained import manifest
 
+    if args.weights:
+        for name, e in sorted(manifest().items()):
+            print(f"{name}  {e['model']} {json.dumps(e['options'], sort_keys=True)}  {e['test_top1_err']:.2f} % test error ({e['dataset']}, epoch {e['epoch']})")
+        return 0
     for name in list_models():
         line = name
         if args.params:
@@ -165,8 +170,8 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--overwrite", action="store_true", help="start over in an OUT_DIR that holds a run (deletes its checkpoints, metrics and results)")
     t.add_argument("--data-dir", help="data root (sets data.root; CIFAR-10 default: $PHASECOLLAPSE_CIFAR10_DIR)")
     t.set_defaults(run=_train)
-    e = sub.add_parser("eval", help="evaluate a checkpoint on its test set")
-    e.add_argument("checkpoint")
+    e = sub.add_parser("eval", help="evaluate a checkpoint, or published weights by name, on its test set")
+    e.add_argument("checkpoint", help="a checkpoint file, or the name of published weights (phasecollapse models --weights)")
     e.add_argument("--data-dir", help="data root, if it moved since training")
     e.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     e.set_defaults(run=_eval)
@@ -186,6 +191,7 @@ def parser() -> argparse.ArgumentParser:
     r.set_defaults(run=_reproduce)
     m = sub.add_parser("models", help="list the model registry")
     m.add_argument("--params", action="store_true", help="also print parameter counts (builds every model)")
+    m.add_argument("--weights", action="store_true", help="list the published weights instead: name, model, options, test error")
     m.set_defaults(run=_models)
     ps = sub.add_parser("presets", help="list the packaged config presets (for train CONFIG)")
     ps.set_defaults(run=_presets)
@@ -208,7 +214,7 @@ def parser() -> argparse.ArgumentParser:
     b.set_defaults(run=_bench)
     a = sub.add_parser("analyze", help="measure why phase collapse works (JSON + PNG)", description="\n".join(f"{x.usage()}\n    {x.measures}" for x in STUDIES.values()), formatter_class=argparse.RawDescriptionHelpFormatter)
     a.add_argument("study", choices=list(STUDIES))
-    a.add_argument("checkpoints", nargs="*", help="trained checkpoints (how many, of which network: see above)")
+    a.add_argument("checkpoints", nargs="*", help="trained checkpoints, or names of published weights (how many, of which network: see above)")
     a.add_argument("--out", default="results/analysis", help="output directory")
     a.add_argument("--data", default="textures", choices=["textures", "cifar10"], help=f"images for {', '.join(n for n, x in STUDIES.items() if x.data)}")
     a.add_argument("--data-dir", default=None, help="CIFAR-10 root (default: $PHASECOLLAPSE_CIFAR10_DIR)")

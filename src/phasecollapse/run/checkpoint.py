@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from ..models.registry import NAMING, migrate_name
+from ..models.registry import NAMING, create_model, migrate_name
 from .atomic import write_files
 from .config import Config, from_dict
 from .experiment import build_model
@@ -143,7 +143,21 @@ def check_finite(state: dict[str, Any], path: str | os.PathLike[str]) -> None:
 
 def load_trained(path: str | os.PathLike[str]) -> tuple[torch.nn.Module, Config]:
     """The model of a checkpoint with the weights its run evaluated (:func:`evaluated_state`; eval
-    mode, CPU) and its config; refuses non-finite weights or buffers (:func:`check_finite`)."""
+    mode, CPU) and its config; refuses non-finite weights or buffers (:func:`check_finite`).
+
+    ``path`` may also name published weights (an entry of the package's manifest,
+    :mod:`phasecollapse.models.pretrained`) where no such file exists: their model and the recipe
+    the manifest records (its data read from ``$PHASECOLLAPSE_CIFAR10_DIR`` or torchvision's path)."""
+    from ..models.pretrained import manifest
+
+    if not Path(path).exists():
+        entries = manifest()
+        if str(path) not in entries:
+            raise CheckpointError(f"checkpoint not found: {path}, nor published weights of that name (published: {', '.join(sorted(entries)) or 'none'})")
+        entry = entries[str(path)]
+        model = create_model(entry["model"], pretrained=str(path), **entry["options"])
+        check_finite(model.state_dict(), Path(entry["file"]))
+        return model.eval(), from_dict(entry["config"])
     ckpt = load(path)
     config = stored_config(ckpt, path)
     model = build_model(config)

@@ -57,7 +57,9 @@ def export_weights(checkpoint: str | os.PathLike[str], name: str, out: str | os.
     target = out / f"{name}.safetensors"
     data = weights_bytes(model.state_dict(), config.model.name, config.model.options)
     env = results["environment"]
-    recipe = {s: {k: v for k, v in table.items() if (s, k) not in UNHASHED} for s, table in config.to_dict().items()}
+    # The recipe without where it ran, but with the precision its final epoch was evaluated in,
+    # so that evaluating the published weights by it measures the recorded error.
+    recipe = {s: {k: v for k, v in table.items() if (s, k) not in UNHASHED - {("train", "precision")}} for s, table in config.to_dict().items()}
     entries[name] = {
         "file": target.name,
         "sha256": hashlib.sha256(data).hexdigest(),
