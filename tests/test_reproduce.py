@@ -254,6 +254,8 @@ def test_machines_names_each_stretch_and_merges_successive_ones_on_one_machine(t
     assert machines_of(finished_run(tmp_path)) == "epochs 1–4: not recorded, bf16; epochs 5–8: AMD EPYC (2 cores), bf16"
     (tmp_path / "results.json").write_text(json.dumps({"epochs_completed": 8, "environment": cpu}))  # no segments at all
     assert machines_of(finished_run(tmp_path)) == "AMD EPYC (2 cores), bf16"
+    (tmp_path / "config.json").unlink()  # a folder holding results.json alone: no precision to name
+    assert machines_of(finished_run(tmp_path)) == "AMD EPYC (2 cores)"
 
 
 def test_tradeoff_pareto_front_names_the_undominated_rows() -> None:

@@ -71,18 +71,19 @@ def environment() -> dict[str, Any]:
     }
 
 
-def machine(env: dict[str, Any] | None, precision: str) -> str:
-    """``CPU (N cores)[, GPU], precision`` of an :func:`environment` (None: not recorded)."""
-    if env is None:
-        return f"not recorded, {precision}"
-    return f"{env['cpu']} ({env['cpu_cores']} cores)" + (f", {env['gpu']}" if env.get("gpu") else "") + f", {precision}"
+def machine(env: dict[str, Any] | None, precision: str | None) -> str:
+    """``CPU (N cores)[, GPU][, precision]`` of an :func:`environment` (None: not recorded)."""
+    where = "not recorded" if env is None else f"{env['cpu']} ({env['cpu_cores']} cores)" + (f", {env['gpu']}" if env.get("gpu") else "")
+    return where + (f", {precision}" if precision else "")
 
 
 def finished_run(run_dir: Path) -> dict[str, Any]:
     """A finished run's ``results.json``, each stretch of epochs with its precision (runs made
-    before precision was recorded per stretch ran all of it at their ``config.json``'s)."""
+    before precision was recorded per stretch ran all of it at their ``config.json``'s; None
+    where that is missing too)."""
     run = json.loads((run_dir / "results.json").read_text())
-    precision = json.loads((run_dir / "config.json").read_text())["train"]["precision"]
+    config = run_dir / "config.json"
+    precision = json.loads(config.read_text())["train"]["precision"] if config.is_file() else None
     segments = run.get("segments") or [{"from_epoch": 1, "environment": run["environment"]}]
     return {**run, "segments": [{"precision": precision, **s} for s in segments]}
 
