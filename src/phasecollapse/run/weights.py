@@ -47,7 +47,7 @@ def export_weights(checkpoint: str | os.PathLike[str], name: str, out: str | os.
     results_path = path.parent / "results.json"
     if not results_path.is_file():
         raise CheckpointError(f"no results.json beside {path}: export the checkpoint of a finished run")
-    results = json.loads(results_path.read_text())
+    results = finished_run(path.parent)
     top1, top5 = checkpoint_errors(results, ckpt["epoch"], path)
     config = from_dict(ckpt["config"])
     model = build_model(config)
@@ -74,7 +74,7 @@ def export_weights(checkpoint: str | os.PathLike[str], name: str, out: str | os.
         "config": recipe,
         "config_hash": config_hash(config),
         "commit": env["git_commit"],
-        "machine": machines_of(finished_run(path.parent)),
+        "machine": machines_of(results),
         "train_command": env["command"],
         "export_command": command(),
     }
