@@ -14,7 +14,8 @@ from phasecollapse.run.checkpoint import CheckpointError, evaluated_state, load
 from phasecollapse.cli import main
 from phasecollapse.run.config import load_config
 from phasecollapse.run.experiment import build_model
-from phasecollapse.run.train import build_ema, evaluate_checkpoint, fit
+from phasecollapse.run import distributed
+from phasecollapse.run.train import build_ema, evaluate, evaluate_checkpoint, fit
 
 TINY = ["model.name='lscat_cifar10'", "model.options={width_factor=0.0625}", "train.progress=false", "train.tensorboard=false"]
 TEXTURES = [*TINY, "data.dataset='textures'", "data.texture_train=48", "data.texture_test=32", "data.batch_size=32", "optim.lr=0.05"]
@@ -68,6 +69,44 @@ def test_eval_of_an_ema_run_reports_the_ema_it_trained(tmp_path: Path) -> None:
     assert evaluate_checkpoint(tmp_path / "last.pt") == pytest.approx({k: summary["final"][k] for k in ("test_loss", "test_top1_err", "test_top5_err")})
     averaged = evaluated_state(ckpt)
     assert averaged.keys() == ckpt["model"].keys() and any(not torch.equal(averaged[k], v) for k, v in ckpt["model"].items())
+
+
+class _Halves(torch.nn.Module):
+    """Logits (sum of the left half, sum of the right half) of each image, or with ``mirrored``
+    (sum, -sum) of the whole image: a mirror image swaps the first pair, leaves the second."""
+
+    def __init__(self, mirrored: bool) -> None:
+        super().__init__()
+        self.mirrored = mirrored
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = x.shape[-1] // 2
+        if self.mirrored:
+            return torch.stack([x.sum((1, 2, 3)), -x.sum((1, 2, 3))], 1)
+        return torch.stack([x[..., :w].sum((1, 2, 3)), x[..., w:].sum((1, 2, 3))], 1)
+
+
+def test_flip_tta_averages_the_logits_of_an_image_and_its_mirror_image(tmp_path: Path) -> None:
+    g = torch.Generator().manual_seed(0)
+    batches = [(torch.rand(8, 3, 4, 6, generator=g), torch.randint(0, 2, (8,), generator=g)) for _ in range(3)]
+    c, ctx = config(tmp_path), distributed.Context(0, 1, torch.device("cpu"))
+    # Left half against right half: the mirror image swaps the logits, their mean is (s, s),
+    # so every loss is log 2 with flip TTA, and differs without.
+    halves = _Halves(mirrored=False)
+    assert evaluate(halves, batches, c, ctx, flip=True)["test_loss"] == pytest.approx(torch.log(torch.tensor(2.0)).item())
+    plain = torch.cat([torch.nn.functional.cross_entropy(halves(x), y, reduction="none") for x, y in batches]).mean().item()
+    assert evaluate(halves, batches, c, ctx)["test_loss"] == pytest.approx(plain) and abs(plain - 0.6931) > 0.1
+    # A network blind to mirroring: flip TTA changes nothing.
+    whole = _Halves(mirrored=True)
+    assert evaluate(whole, batches, c, ctx, flip=True) == pytest.approx(evaluate(whole, batches, c, ctx))
+
+
+def test_a_run_records_its_final_error_with_flip_tta_beside_the_plain_one(tmp_path: Path) -> None:
+    summary = fit(config(tmp_path, "optim.epochs=1"))
+    flip = summary["final_flip_tta"]
+    assert flip.keys() == {"test_loss", "test_top1_err", "test_top5_err"} and flip["test_loss"] != summary["final"]["test_loss"]
+    assert json.loads((tmp_path / "results.json").read_text())["final_flip_tta"] == pytest.approx(flip)
+    assert evaluate_checkpoint(tmp_path / "last.pt", flip=True) == pytest.approx(flip)
 
 
 def _run_cli(args: list[str], **kw) -> subprocess.Popen:

@@ -1,7 +1,7 @@
 """The ``phasecollapse`` command line.
 
     phasecollapse train CONFIG|PRESET [--set section.key=value …] [--resume] [--data-dir DIR]
-    phasecollapse eval CHECKPOINT|WEIGHTS [--data-dir DIR] [--set …]
+    phasecollapse eval CHECKPOINT|WEIGHTS [--data-dir DIR] [--set …] [--flip]
     phasecollapse export-weights CHECKPOINT --name NAME --out DIR
     phasecollapse reproduce table1|table2|table3|pj_tradeoff|recipe|curve [--budget cpu|paper] [--only ROW …]
     phasecollapse models [--params | --weights]
@@ -65,7 +65,7 @@ def _train(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from .run.train import evaluate_checkpoint
 
-    print(json.dumps(evaluate_checkpoint(args.checkpoint, args.data_dir, args.set), indent=2))
+    print(json.dumps(evaluate_checkpoint(args.checkpoint, args.data_dir, args.set, args.flip), indent=2))
     return 0
 
 
@@ -174,6 +174,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("checkpoint", help="a checkpoint file, or the name of published weights (phasecollapse models --weights)")
     e.add_argument("--data-dir", help="data root, if it moved since training")
     e.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    e.add_argument("--flip", action="store_true", help="flip test-time augmentation: the mean of the logits of each image and its mirror image")
     e.set_defaults(run=_eval)
     w = sub.add_parser("export-weights", help="publish a trained checkpoint: NAME.safetensors (evaluated weights, fp32) and its manifest entry and model card in DIR")
     w.add_argument("checkpoint", help="last.pt or best.pt of a finished run (its results.json beside it)")

@@ -189,14 +189,18 @@ def train_one_epoch(
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: Iterable[Any], config: Config, ctx: distributed.Context, split: str = "test") -> dict[str, float]:
+def evaluate(model: nn.Module, loader: Iterable[Any], config: Config, ctx: distributed.Context, split: str = "test", flip: bool = False) -> dict[str, float]:
     """Loss and top-1 / top-5 error (%) over a whole (sharded) split, keyed ``{split}_loss``, ...:
-    ``test`` (the test set) or ``val`` (the validation split held out of the training set)."""
+    ``test`` (the test set) or ``val`` (the validation split held out of the training set).
+
+    ``flip``: flip test-time augmentation, logits = ½ (f(x) + f(x flipped left–right))."""
     model.eval()
     loss_sum = top1 = top5 = count = 0.0
     for x, y in _batches(loader, ctx, memory_format(config)):
         with autocast(config, ctx.device):
             logits = model(x).float()
+            if flip:
+                logits = (logits + model(x.flip(-1)).float()) / 2
         loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
         top = logits.topk(min(5, logits.shape[1]), 1).indices
         top1 += (top[:, 0] == y).sum().item()
@@ -427,6 +431,7 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, An
         log = MetricsLog(out_dir, config.train.tensorboard, start_epoch)
     t0 = time.perf_counter()
     last_row: dict[str, float] = ckpt["metrics"] if resume else {}
+    evaluated = net if ema is None else ema
     for epoch in range(start_epoch, o.epochs):
         for loader in (train_loader, val_loader, test_loader):
             if hasattr(loader, "set_epoch"):
@@ -436,7 +441,6 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, An
         e0 = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
         row: dict[str, float] = {"epoch": epoch + 1, "lr": lr, **train_one_epoch(net, train_loader, optimizer, scheduler, config, ctx, epoch, ema)}
-        evaluated = net if ema is None else ema
         if val_loader is not None:
             row.update({k: v for k, v in evaluate(evaluated, val_loader, config, ctx, "val").items() if k != "val_top5_err"})
         row.update(evaluate(evaluated, test_loader, config, ctx))
@@ -472,6 +476,8 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, An
             if improved:  # best.pt first: a kill before last.pt is written makes --resume redo this epoch
                 checkpoint.save_atomic(state, out_dir / "best.pt")
             checkpoint.save_atomic(state, out_dir / "last.pt")
+    # Reported beside the final test error, never instead of it (the tables' headline is without).
+    flip_tta = evaluate(evaluated, test_loader, config, ctx, flip=True)
     summary = {
         "model": config.model.name,
         "model_naming": NAMING,  # the preset names' version: lscat_skip_* = U = [Wx, ρ(Wx)]
@@ -484,6 +490,7 @@ def _fit(config: Config, ctx: distributed.Context, resume: bool) -> dict[str, An
         "best_epoch": best["epoch"],
         **({"validation": {"images": config.data.validation, "seed": config.data.validation_seed, "stratified": True}, "best_val_top1_err": best["val_top1_err"]} if val_loader is not None else {}),
         "final": last_row,
+        "final_flip_tta": flip_tta,
         "wall_s": wall_before + time.perf_counter() - t0,
         "world_size": ctx.world,
         "rank_weight_max_abs_diff": distributed.weight_divergence(model),
@@ -501,8 +508,9 @@ def note_unused_root(data_root: str | None, dataset: str) -> None:
         print(f"note: the data folder {data_root} is unused: the textures data set is generated, not read", file=sys.stderr)
 
 
-def evaluate_checkpoint(path: str | Path, data_root: str | None = None, overrides: Iterable[str] = ()) -> dict[str, float]:
-    """Evaluate a checkpoint's model on its test set (``data_root`` / overrides adjust the data)."""
+def evaluate_checkpoint(path: str | Path, data_root: str | None = None, overrides: Iterable[str] = (), flip: bool = False) -> dict[str, float]:
+    """Evaluate a checkpoint's model on its test set (``data_root`` / overrides adjust the data;
+    ``flip``: with flip test-time augmentation, see :func:`evaluate`)."""
     model, config = checkpoint.load_trained(path)
     note_unused_root(data_root, config.data.dataset)
     raw = config.to_dict()
@@ -516,6 +524,6 @@ def evaluate_checkpoint(path: str | Path, data_root: str | None = None, override
     ctx = distributed.setup(config.train.device)
     try:
         _, _, test = build_loaders(config, ctx)
-        return evaluate(model.to(ctx.device), test, config, ctx)
+        return evaluate(model.to(ctx.device), test, config, ctx, flip=flip)
     finally:
         distributed.teardown()
