@@ -67,6 +67,11 @@ def test_reproduce_runs_skips_resumes_and_never_overwrites(tmp_path: Path, capsy
     (out / "runs/cpu/table2/cst/seed0/results.json").unlink()
     reproduce("table2", "cpu", ["cst"], out, None, configs)
     assert "cst seed 0 (interrupted)" in capsys.readouterr().out
+    # An unfinished run whose checkpoint is gone (a fresh clone keeps its logs only) starts over.
+    (out / "runs/cpu/table2/cst/seed0/results.json").unlink()
+    (out / "runs/cpu/table2/cst/seed0/last.pt").unlink()
+    reproduce("table2", "cpu", ["cst"], out, None, configs)
+    assert "cst seed 0 (lost)" in capsys.readouterr().out and (out / "runs/cpu/table2/cst/seed0/results.json").exists()
     assert len(json.loads((out / "table2.json").read_text())["rows"]) == 2  # the partial call keeps every finished row
     # A changed recipe never overwrites a finished row.
     tiny_tables(configs, epochs=3)

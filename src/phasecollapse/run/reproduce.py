@@ -9,7 +9,8 @@ and hashes it; then it
 
 - skips a run whose ``results.json`` records the same hash (finished),
 - refuses a run whose ``results.json`` records another hash (never overwrites a finished row),
-- resumes a run whose ``last.pt`` exists (interrupted), else starts it.
+- resumes a run whose ``last.pt`` exists (interrupted), restarts one whose logs outlived its
+  checkpoint (lost: a fresh clone keeps no ``last.pt``), else starts it.
 
 It prints a progress line per run (run i of n, elapsed, ETA from the rows done), and writes
 ``OUT/tableN.json``, ``.md`` and ``.png`` (ours next to the poster's, mean and spread over
@@ -150,7 +151,10 @@ def resolve(row: Row, budget: str, seed: int, table: str, out: Path, data_dir: s
 
 
 def run_state(config: Config) -> str:
-    """'finished', 'interrupted' or 'new'; raise if a finished run of another config is there.
+    """'finished', 'interrupted', 'lost' or 'new'; raise if a finished run of another config is there.
+
+    'lost': an unfinished run whose ``last.pt`` is gone (a fresh clone keeps a run folder's logs,
+    never its checkpoints): nothing is left to resume, so it starts over in its folder.
 
     A run recorded under older preset names is compared with this config as it was written
     under those names (the swap of :func:`~phasecollapse.models.registry.migrate_name` is its
@@ -164,7 +168,11 @@ def run_state(config: Config) -> str:
         if recorded not in config_hashes(then):
             raise ValueError(f"{out_dir} holds a finished run of another config (hash {recorded}, now {config_hashes(config)[0]}); reproduce never overwrites it: use another --out")
         return "finished"
-    return "interrupted" if (out_dir / "last.pt").exists() else "new"
+    if (out_dir / "last.pt").exists():
+        return "interrupted"
+    from .train import RUN_FILES
+
+    return "lost" if any((out_dir / name).exists() for name in RUN_FILES) else "new"
 
 
 def _cost(model: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -255,7 +263,7 @@ def reproduce(table: str, budget: str = "cpu", only: list[str] | None = None, ou
         if state == "finished" or not train:
             continue
         t0 = time.perf_counter()
-        fit(config, resume=state == "interrupted")  # its results.json records the config hash
+        fit(config, resume=state == "interrupted", overwrite=state == "lost")  # its results.json records the config hash
         done_s.append(time.perf_counter() - t0)
         _write_finished(table, title, budget, out, data_dir, config_dir, started)  # the table grows run by run
     return _write_finished(table, title, budget, out, data_dir, config_dir, started)
