@@ -33,6 +33,9 @@ def test_compiled_passes_equal_the_written_ones(monkeypatch: pytest.MonkeyPatch,
         u1, u0 = _both(monkeypatch, std_passes.standardized, [x, d], torch.cat([m0, m0]), torch.cat([a, c]).abs(), dtype)
         assert u1.dtype == dtype and u1.shape == (300, 2 * w)
         torch.testing.assert_close(u1, u0, rtol=1e-2, atol=1e-5)
+        u1, u0 = _both(monkeypatch, std_passes.standardized, [x.float(), d.float()], torch.cat([m0, m0]), torch.cat([a, c]).abs(), dtype)  # fp32 data, low-precision Û
+        assert u1.dtype == dtype
+        torch.testing.assert_close(u1, u0, rtol=1e-2, atol=1e-5)
         torch.testing.assert_close(*_both(monkeypatch, std_passes.column_sum, d), rtol=1e-5, atol=1e-4)
         s1, s0 = _both(monkeypatch, std_passes.column_means, d, x)
         torch.testing.assert_close(s1, s0, rtol=1e-5, atol=1e-6)

@@ -62,7 +62,9 @@ def test_export_writes_weights_manifest_and_model_card(run: Path, published: tup
     assert {v["dtype"] for k, v in header.items() if k != "__metadata__"} <= {"F32", "I64"}
     assert manifest(weights) == {"tiny": entry}
     assert entry["sha256"] == sha256_file(file) and entry["bytes"] == file.stat().st_size
-    assert entry["test_top1_err"] == results["final"]["test_top1_err"] and entry["epoch"] == 1
+    assert entry["run_test_top1_err"] == results["final"]["test_top1_err"] and entry["epoch"] == 1
+    assert entry["test_top1_err"] == evaluate_checkpoint(run / "last.pt")["test_top1_err"]  # measured from the weights
+    assert abs(entry["test_top1_err"] - entry["run_test_top1_err"]) <= 1.0
     assert (entry["commit"], entry["train_command"]) == (results["environment"]["git_commit"], results["environment"]["command"])
     assert "out_dir" not in entry["config"]["train"] and "root" not in entry["config"]["data"]
     card = (weights / "README.md").read_text()
@@ -180,3 +182,16 @@ def test_published_weights_by_name_in_eval_analyze_and_models(run: Path, publish
     assert capsys.readouterr().out.startswith(f"tiny  {MODEL} " + '{"width_factor": 0.0625}' + f"  {entry['test_top1_err']:.2f} % test error (textures, epoch 1)")
     with pytest.raises(CheckpointError, match="checkpoint not found: nope, nor published weights of that name \\(published: tiny\\)"):
         load_trained("nope")
+
+
+def test_export_refuses_weights_that_do_not_reach_their_runs_error(run: Path, tmp_path: Path) -> None:
+    """The export measures the weights it writes; a run folder whose results.json records another
+    error than its checkpoint reaches (here edited 30 points down) is refused, nothing written."""
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    results = json.loads((copy / "results.json").read_text())
+    results["final"]["test_top1_err"] -= 30
+    (copy / "results.json").write_text(json.dumps(results))
+    with pytest.raises(CheckpointError, match="not the weights that run evaluated"):
+        export_weights(copy / "last.pt", "tiny", tmp_path / "weights")
+    assert not (tmp_path / "weights").exists()

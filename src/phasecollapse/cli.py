@@ -72,7 +72,7 @@ def _eval(args: argparse.Namespace) -> int:
 def _export_weights(args: argparse.Namespace) -> int:
     from .run.weights import export_weights
 
-    entry = export_weights(args.checkpoint, args.name, args.out)
+    entry = export_weights(args.checkpoint, args.name, args.out, args.data_dir)
     print(f"wrote {Path(args.out) / entry['file']} (test error {entry['test_top1_err']:.2f} %, sha256 {entry['sha256'][:12]}…) and its manifest entry {args.name!r}")
     return 0
 
@@ -180,6 +180,7 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("checkpoint", help="last.pt or best.pt of a finished run (its results.json beside it)")
     w.add_argument("--name", required=True, help="the weights' name (create_model(MODEL, pretrained=NAME))")
     w.add_argument("--out", required=True, help="the weights folder (the package's: src/phasecollapse/weights)")
+    w.add_argument("--data-dir", help="the test set's data root, if it moved since training (the export measures the weights' test error)")
     w.set_defaults(run=_export_weights)
     r = sub.add_parser("reproduce", help="run every row of a poster table (resumable), then write it beside the poster's numbers")
     r.add_argument("table", help="a table of configs/reproduce/ (table1, table2, table3, pj_tradeoff, pj_validation, recipe, curve)")

@@ -15,7 +15,10 @@ data the plain-torch form needs fp32 copies; there :func:`low_precision_compiled
 the reductions and ``input_gradient`` compiled by inductor on the CPU, which
 fuses the casts into the loops (measured 1.15–6× faster than the same code eager on bf16 data;
 compiled passes on fp32 data, 571de5b, ran 2–4× *slower* than these eager ones: fp32 stays eager).
-``standardized`` stays eager (compiled, it measured slower in both dtypes).
+``standardized`` with bf16 / fp16 data or output runs compiled as one concatenation, which
+inductor writes in one pass per part with the casts fused (4.8× faster than the eager
+``addcmul``, whose fp32 intermediate is then copied into Û's columns: 32768 × 1152 bf16, AMD
+EPYC with native bf16); fp32 in and out stays the eager ``addcmul`` into Û's columns.
 """
 
 from __future__ import annotations
@@ -63,9 +66,26 @@ def column_stats(x: Tensor) -> tuple[Tensor, Tensor]:
     return mean, centred.mul_(centred).sum(0) / x.shape[0]
 
 
+def _standardized_cat(parts: list[Tensor], mean: Tensor, scale: Tensor, dtype: torch.dtype) -> Tensor:
+    """:func:`standardized` as one concatenation, for inductor (which writes each part's columns
+    of the output directly)."""
+    out, start = [], 0
+    for p in parts:
+        m, s = mean[start : start + p.shape[1]], scale[start : start + p.shape[1]]
+        out.append((p.to(mean.dtype) * s - m * s).to(dtype))
+        start += p.shape[1]
+    return torch.cat(out, 1)
+
+
+_standardized_compiled = torch.compile(_standardized_cat, dynamic=True)
+
+
 def standardized(parts: list[Tensor], mean: Tensor, scale: Tensor, dtype: torch.dtype) -> Tensor:
     """Û (n, Σ w_p) in ``dtype`` = [U_p·s_p − μ_p·s_p …] for parts U_p (n, w_p) and μ, s (Σ w_p,)
-    per column, computed in μ's dtype (``addcmul``) and rounded once into Û's columns."""
+    per column, computed in μ's dtype (``addcmul``) and rounded once into Û's columns; on the
+    CPU with bf16 / fp16 data or output, the same compiled (:func:`_standardized_cat`)."""
+    if COMPILED and parts[0].device.type == "cpu" and (parts[0].dtype in LOW_PRECISION or dtype in LOW_PRECISION):
+        return _standardized_compiled(parts, mean, scale, dtype)
     x_hat = torch.empty(parts[0].shape[0], mean.shape[0], dtype=dtype, device=parts[0].device)
     start = 0
     for p in parts:
