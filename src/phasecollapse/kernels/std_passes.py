@@ -43,15 +43,20 @@ def accumulation(dtype: torch.dtype) -> torch.dtype:
     return torch.promote_types(dtype, torch.float32)
 
 
+def runs_compiled(device: torch.device, *dtypes: torch.dtype) -> bool:
+    """Whether a pass over CPU data with any of ``dtypes`` bf16 / fp16 runs compiled (:data:`COMPILED`)."""
+    return COMPILED and device.type == "cpu" and any(d in LOW_PRECISION for d in dtypes)
+
+
 def low_precision_compiled(fn: F) -> F:
     """``fn`` compiled by inductor (dynamic shapes: one graph serves every block) when its first
-    tensor is bf16 or fp16 on the CPU and :data:`COMPILED` is set; ``fn`` itself otherwise."""
+    tensor :func:`runs_compiled`; ``fn`` itself otherwise."""
     compiled = torch.compile(fn, dynamic=True)
 
     @functools.wraps(fn)
     def run(*args: Any) -> Any:
         first = args[0][0] if isinstance(args[0], list) else args[0]
-        return (compiled if COMPILED and first.device.type == "cpu" and first.dtype in LOW_PRECISION else fn)(*args)
+        return (compiled if runs_compiled(first.device, first.dtype) else fn)(*args)
 
     return run  # type: ignore[return-value]
 
@@ -71,9 +76,9 @@ def _standardized_cat(parts: list[Tensor], mean: Tensor, scale: Tensor, dtype: t
     of the output directly)."""
     out, start = [], 0
     for p in parts:
-        m, s = mean[start : start + p.shape[1]], scale[start : start + p.shape[1]]
-        out.append((p.to(mean.dtype) * s - m * s).to(dtype))
-        start += p.shape[1]
+        cols = slice(start, start + p.shape[1])
+        out.append((p.to(mean.dtype) * scale[cols] - mean[cols] * scale[cols]).to(dtype))
+        start = cols.stop
     return torch.cat(out, 1)
 
 
@@ -84,7 +89,7 @@ def standardized(parts: list[Tensor], mean: Tensor, scale: Tensor, dtype: torch.
     """Û (n, Σ w_p) in ``dtype`` = [U_p·s_p − μ_p·s_p …] for parts U_p (n, w_p) and μ, s (Σ w_p,)
     per column, computed in μ's dtype (``addcmul``) and rounded once into Û's columns; on the
     CPU with bf16 / fp16 data or output, the same compiled (:func:`_standardized_cat`)."""
-    if COMPILED and parts[0].device.type == "cpu" and (parts[0].dtype in LOW_PRECISION or dtype in LOW_PRECISION):
+    if runs_compiled(parts[0].device, parts[0].dtype, dtype):
         return _standardized_compiled(parts, mean, scale, dtype)
     x_hat = torch.empty(parts[0].shape[0], mean.shape[0], dtype=dtype, device=parts[0].device)
     start = 0

@@ -509,9 +509,13 @@ def note_unused_root(data_root: str | None, dataset: str) -> None:
 
 
 def evaluate_checkpoint(path: str | Path, data_root: str | None = None, overrides: Iterable[str] = (), flip: bool = False) -> dict[str, float]:
-    """Evaluate a checkpoint's model on its test set (``data_root`` / overrides adjust the data;
-    ``flip``: with flip test-time augmentation, see :func:`evaluate`)."""
-    model, config = checkpoint.load_trained(path)
+    """Evaluate a checkpoint's model on its test set (:func:`evaluate_trained`)."""
+    return evaluate_trained(*checkpoint.load_trained(path), data_root, overrides, flip)
+
+
+def evaluate_trained(model: nn.Module, config: Config, data_root: str | None = None, overrides: Iterable[str] = (), flip: bool = False) -> dict[str, float]:
+    """Evaluate a trained ``model`` on the test set of its ``config`` (``data_root`` / overrides
+    adjust the data; ``flip``: with flip test-time augmentation, see :func:`evaluate`)."""
     note_unused_root(data_root, config.data.dataset)
     raw = config.to_dict()
     if data_root:

@@ -25,7 +25,7 @@ from .checkpoint import CheckpointError, evaluated_state, load, load_model_state
 from .config import CONFIG_DIR, UNHASHED, config_hash, from_dict, load_config
 from .experiment import build_model
 from .provenance import command, finished_run, machines_of
-from .train import evaluate_checkpoint
+from .train import evaluate_trained
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
@@ -57,13 +57,13 @@ def export_weights(checkpoint: str | os.PathLike[str], name: str, out: str | os.
         raise CheckpointError(f"no results.json beside {path}: export the checkpoint of a finished run")
     results = finished_run(path.parent)
     run_top1, run_top5 = checkpoint_errors(results, ckpt["epoch"], path)
-    measured = evaluate_checkpoint(path, data_root)
-    top1, top5 = measured["test_top1_err"], measured["test_top5_err"]
-    if abs(top1 - run_top1) > MAX_ERROR_GAP:
-        raise CheckpointError(f"{path}: its weights measure {top1:.2f} % test error, its run recorded {run_top1:.2f} %: not the weights that run evaluated")
     config = from_dict(ckpt["config"])
     model = build_model(config)
     load_model_state(model, evaluated_state(ckpt), path)
+    measured = evaluate_trained(model, config, data_root)
+    top1, top5 = measured["test_top1_err"], measured["test_top5_err"]
+    if abs(top1 - run_top1) > MAX_ERROR_GAP:
+        raise CheckpointError(f"{path}: its weights measure {top1:.2f} % test error, its run recorded {run_top1:.2f} %: not the weights that run evaluated")
     entries = manifest(out)  # read before writing anything: a broken manifest stops the export
     out.mkdir(parents=True, exist_ok=True)
     target = out / f"{name}.safetensors"
