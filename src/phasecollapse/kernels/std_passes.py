@@ -16,9 +16,10 @@ the reductions and ``input_gradient`` compiled by inductor on the CPU, which
 fuses the casts into the loops (measured 1.15–6× faster than the same code eager on bf16 data;
 compiled passes on fp32 data, 571de5b, ran 2–4× *slower* than these eager ones: fp32 stays eager).
 ``standardized`` with bf16 / fp16 data or output runs compiled as one concatenation, which
-inductor writes in one pass per part with the casts fused (4.8× faster than the eager
-``addcmul``, whose fp32 intermediate is then copied into Û's columns: 32768 × 1152 bf16, AMD
-EPYC with native bf16); fp32 in and out stays the eager ``addcmul`` into Û's columns.
+inductor writes in one pass per part with the casts fused (the eager ``addcmul`` makes an fp32
+intermediate, then copied into Û's columns); fp32 in and out stays the eager ``addcmul`` into Û's
+columns. All these passes compiled against eager: the width ×0.25 LScat + skip step 1.3× faster
+(``phasecollapse bench train --compare passes``, results/bench/train_passes_*).
 """
 
 from __future__ import annotations
