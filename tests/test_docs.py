@@ -77,6 +77,14 @@ def test_result_pages_hold_no_hand_typed_table_of_results(page: str) -> None:
     assert generated.exists()
 
 
+def test_every_bench_record_is_shown_on_a_page() -> None:
+    """Each ``results/bench/NAME.md`` becomes ``_generated/bench_NAME.md``, which Sphinx (with
+    warnings as errors) refuses unless a page includes it."""
+    included = {name for page in RESULT_PAGES for name in re.findall(r"_generated/([\w.]+\.md)", (ROOT / "docs" / page).read_text())}
+    records = {f"bench_{p.name}" for p in (ROOT / "results" / "bench").glob("*.md")}
+    assert records and records - included == set(), "add an {include} to docs/speed.md for each"
+
+
 def test_profile_summary_has_a_row_per_record_with_its_figures() -> None:
     """The speed page's profile table: one row per record of results/bench/profile, carrying its
     commit and its time outside products."""
