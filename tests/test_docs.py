@@ -62,6 +62,11 @@ def test_readme_links_point_at_files_of_the_repository() -> None:
 RESULT_PAGES = ("studies.md", "cheaper_pj.md", "reproduction.md", "speed.md")
 
 
+def _includes(page: str) -> list[str]:
+    """The ``_generated/NAME.md`` files a docs page includes."""
+    return re.findall(r"_generated/([\w.]+\.md)", (ROOT / "docs" / page).read_text())
+
+
 @pytest.mark.parametrize("page", RESULT_PAGES)
 def test_result_pages_hold_no_hand_typed_table_of_results(page: str) -> None:
     """Tables of measured figures come from the records at build time (``{include}
@@ -69,7 +74,7 @@ def test_result_pages_hold_no_hand_typed_table_of_results(page: str) -> None:
     text = (ROOT / "docs" / page).read_text()
     assert not re.search(r"^\|[-| ]+\|$", text, re.M), f"{page} has a hand-typed Markdown table"
     generated = ROOT / "docs" / "_ext" / "generated.py"
-    for name in re.findall(r"_generated/([\w.]+\.md)", text):
+    for name in _includes(page):
         stem = name.removesuffix(".md")
         sources = [ROOT / "src" / "phasecollapse" / "configs" / "reproduce" / f"{stem}.toml", ROOT / "results" / "analysis" / f"{stem.replace('_', '/', 1)}.json", ROOT / "results" / "analysis" / f"{stem}.json", ROOT / "results" / "bench" / name.removeprefix("bench_")]
         profiles = stem == "bench_profiles" and any((ROOT / "results" / "bench" / "profile").glob("*.json"))  # bench.profile.summary of them
@@ -80,7 +85,7 @@ def test_result_pages_hold_no_hand_typed_table_of_results(page: str) -> None:
 def test_every_bench_record_is_shown_on_a_page() -> None:
     """Each ``results/bench/NAME.md`` becomes ``_generated/bench_NAME.md``, which Sphinx (with
     warnings as errors) refuses unless a page includes it."""
-    included = {name for page in RESULT_PAGES for name in re.findall(r"_generated/([\w.]+\.md)", (ROOT / "docs" / page).read_text())}
+    included = {name for page in RESULT_PAGES for name in _includes(page)}
     records = {f"bench_{p.name}" for p in (ROOT / "results" / "bench").glob("*.md")}
     assert records and records - included == set(), "add an {include} to docs/speed.md for each"
 
