@@ -311,3 +311,29 @@ def test_a_row_names_the_machine_of_each_seed_where_they_differ() -> None:
     assert _seed_machines([0, 1], [run(gpu, "bf16"), run(cpu, "bf16")]) == "seed 0: Intel Xeon (16 cores), NVIDIA H200, bf16; seed 1: AMD EPYC (2 cores), bf16"
     assert _seed_machines([0, 1], [run(cpu, "bf16"), run(cpu, "bf16")]) == "AMD EPYC (2 cores), bf16"
     assert _seed_machines([0, 1], [run(cpu, "bf16"), run(cpu, "fp32")]) == "seed 0: AMD EPYC (2 cores), bf16; seed 1: AMD EPYC (2 cores), fp32"
+
+
+def test_fresh_seeds_are_reported_apart_in_the_table_and_the_headline(tmp_path: Path) -> None:
+    """A row chosen on validation names the seeds that played no part in the choice (``fresh``):
+    the record keeps their errors alone, the trade-off says them against dense, and the README
+    headline shows them rather than the mean over every seed; a fresh seed that is not one of the
+    row's seeds is refused by name."""
+    from phasecollapse.run.render import _tradeoff_lines, headline
+
+    configs = tmp_path / "configs"
+    (configs / "reproduce").mkdir(parents=True)
+    (configs / "mod.toml").write_text(TINY.format(nl="mod", epochs=1))
+    (configs / "reproduce" / "pj_tradeoff.toml").write_text(
+        'title = "tiny"\nkind = "tradeoff"\n[[rows]]\nname = "dense"\nlabel = "dense"\ncpu = "../mod.toml"\n'
+        '[[rows]]\nname = "tied2_w112"\nlabel = "chosen"\ncpu = "../mod.toml"\nset = { "optim.lr" = 0.2 }\nseeds = [0, 1]\nfresh = [1]\n'
+    )
+    dense, chosen = reproduce("pj_tradeoff", "cpu", None, tmp_path / "out", None, configs)
+    assert "fresh_seeds" not in dense and chosen["fresh_seeds"] == [1] and chosen["fresh_errors"] == [chosen["errors"][1]]
+    line = _tradeoff_lines([dense, chosen])[-1]
+    assert line.startswith(f"Fresh seeds of chosen (seeds 1, no part in choosing it): test error {chosen['errors'][1]:.2f}, {chosen['errors'][1]:.2f} %, {chosen['errors'][1] - dense['err_mean']:+.2f} points against dense")
+    assert line.endswith(f"over all 2 of its seeds {chosen['err_mean']:.2f} ± {chosen['err_spread']:.2f} %.")
+    shown = next(l for l in headline({"pj_tradeoff": {"rows": [dense, chosen]}}).splitlines() if "fresh seeds" in l)
+    assert shown.endswith(f"| {chosen['errors'][1]:.2f} | — | 1 |")
+    (configs / "reproduce" / "pj_tradeoff.toml").write_text((configs / "reproduce" / "pj_tradeoff.toml").read_text().replace("fresh = [1]", "fresh = [2]"))
+    with pytest.raises(ValueError, match=r"row tied2_w112 has fresh seeds \[2\] that are not among its seeds \[0, 1\]"):
+        read_table("pj_tradeoff", configs)

@@ -161,7 +161,36 @@ def _tradeoff_lines(rows: list[dict[str, Any]]) -> list[str]:
 
     which = "validation error" if on == "val_err_mean" else "test error"
     cells = [cell(r) for r in front]
-    return ["", f"Dense P_j: {dense[on]:.2f} % {which} with {dense['cost']['projection_params']:,} P_j parameters.", f"Pareto front by {which} (no other row has both fewer P_j parameters and a lower {which}), fewest parameters first: " + "; ".join(cells) + "."]
+    return ["", f"Dense P_j: {dense[on]:.2f} % {which} with {dense['cost']['projection_params']:,} P_j parameters.", f"Pareto front by {which} (no other row has both fewer P_j parameters and a lower {which}), fewest parameters first: " + "; ".join(cells) + "."] + _fresh_lines(rows, dense)
+
+
+def fresh(r: dict[str, Any]) -> tuple[float, float | None] | None:
+    """(mean, half range) of a row's test errors on its fresh seeds, those that played no part in
+    choosing it (``fresh`` in its table config), or None where it has none finished."""
+    errors = r.get("fresh_errors") or []
+    if not errors:
+        return None
+    return sum(errors) / len(errors), (max(errors) - min(errors)) / 2 if len(errors) > 1 else None
+
+
+def _mean_text(mean: float, spread: float | None) -> str:
+    return f"{mean:.2f}" + (f" ± {spread:.2f}" if spread is not None else "")
+
+
+def _fresh_lines(rows: list[dict[str, Any]], dense: dict[str, Any]) -> list[str]:
+    """For each row with fresh seeds: its test error on them alone, against dense, beside its error
+    over all its seeds (of which the others took part in a choice)."""
+    lines = []
+    for r in rows:
+        stats = fresh(r)
+        if stats is None:
+            continue
+        seeds, errors = ", ".join(map(str, r["fresh_seeds"])), ", ".join(f"{e:.2f}" for e in r["fresh_errors"])
+        lines.append(
+            f"Fresh seeds of {r['label']} (seeds {seeds}, no part in choosing it): test error {errors}, {_mean_text(*stats)} %, "
+            f"{stats[0] - dense['err_mean']:+.2f} points against dense ({_mean_text(dense['err_mean'], dense['err_spread'])} %); over all {len(r['seeds'])} of its seeds {_mean_text(r['err_mean'], r['err_spread'])} %."
+        )
+    return [""] + lines if lines else []
 
 
 def _cell_text(text: str) -> str:
@@ -237,21 +266,24 @@ HEADLINE = (
     ("table1", "resnet20", "ResNet-20"),
     ("table2", "skip_mod", "LScat + skip, ρ = mod (phase collapse), 8 epochs"),
     ("table2", "skip_cst", "LScat + skip, ρ = cst (phase-preserving), 8 epochs"),
+    ("table2", "noskip_mod", "LScat, ρ = mod, dense P_j, 8 epochs"),
+    ("pj_tradeoff", "tied2_w112", "LScat, ρ = mod, one P_j for blocks 2–7 (5.3× fewer P_j weights), 8 epochs, fresh seeds"),
 )
 README_MARKERS = ("<!-- headline: python -m phasecollapse.run.render README.md -->", "<!-- end headline -->")
 
 
 def headline(records: dict[str, dict[str, Any]]) -> str:
     """The README's small results table: the :data:`HEADLINE` rows of the given table records
-    (rows not finished yet are left out), ours beside the poster's."""
+    (rows not finished yet are left out), ours beside the poster's; a row chosen on validation
+    shows its fresh seeds only (:func:`fresh`)."""
     lines = ["| CIFAR-10 test error (%) | ours, CPU budget | poster | seeds |", "|---|---|---|---|"]
     for table, name, label in HEADLINE:
         row = next((r for r in records.get(table, {}).get("rows", []) if r["name"] == name), None)
         if row is None:
             continue
-        spread = f" ± {row['err_spread']:.2f}" if row["err_spread"] is not None else ""
+        mean, spread = fresh(row) or (row["err_mean"], row["err_spread"])
         poster = f"{row['poster_err']:.1f}" if row["poster_err"] is not None else "—"
-        lines.append(f"| {label} | {row['err_mean']:.2f}{spread} | {poster} | {len(row['seeds'])} |")
+        lines.append(f"| {label} | {_mean_text(mean, spread)} | {poster} | {len(row.get('fresh_seeds') or row['seeds'])} |")
     return "\n".join(lines)
 
 

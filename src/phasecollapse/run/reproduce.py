@@ -62,6 +62,7 @@ class Row:
     note: str = ""
     runs: str = ""  # run directories relative to OUT/runs/BUDGET (default TABLE/ROW)
     overrides: tuple[str, ...] = ()  # KEY=VALUE over the row's config (the table's and the row's ``set``)
+    fresh: tuple[int, ...] = ()  # seeds that played no part in choosing the row (it was chosen on validation): reported apart
 
 
 def tables(config_dir: Path = CONFIG_DIR) -> list[str]:
@@ -81,9 +82,12 @@ def read_table(table: str, config_dir: Path = CONFIG_DIR) -> tuple[str, list[Row
     path, raw = _raw_table(table, config_dir)
     prefix = raw.get("runs", table)
     rows = [
-        Row(r["name"], r["label"], r.get("poster"), {b: str(path.parent / r[b]) for b in BUDGETS if b in r}, tuple(r.get("seeds", [0])), r.get("note", ""), r.get("runs", f"{prefix}/{r['name']}"), _assignments({**raw.get("set", {}), **r.get("set", {})}))
+        Row(r["name"], r["label"], r.get("poster"), {b: str(path.parent / r[b]) for b in BUDGETS if b in r}, tuple(r.get("seeds", [0])), r.get("note", ""), r.get("runs", f"{prefix}/{r['name']}"), _assignments({**raw.get("set", {}), **r.get("set", {})}), tuple(r.get("fresh", [])))
         for r in (_like(r, table, config_dir) for r in raw["rows"])
     ]
+    for row in rows:
+        if not set(row.fresh) <= set(row.seeds):
+            raise ValueError(f"{table}: row {row.name} has fresh seeds {list(row.fresh)} that are not among its seeds {list(row.seeds)}")
     return raw["title"], rows
 
 
@@ -218,6 +222,7 @@ def _summary_row(row: Row, seeds: list[int], runs: list[dict[str, Any]], tradeof
         "commit": list(dict.fromkeys(r["environment"]["git_commit"] for r in runs)),  # in seed order
         "config_hash": first.get("config_hash"),
         **({"cost": _cost(model, options)} if tradeoff else {}),
+        **({"fresh_seeds": [s for s in seeds if s in row.fresh], "fresh_errors": [e for s, e in zip(seeds, errors) if s in row.fresh]} if row.fresh else {}),
     }
 
 
