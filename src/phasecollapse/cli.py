@@ -183,7 +183,9 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--data-dir", help="the test set's data root, if it moved since training (the export measures the weights' test error)")
     w.set_defaults(run=_export_weights)
     r = sub.add_parser("reproduce", help="run every row of a poster table (resumable), then write it beside the poster's numbers")
-    r.add_argument("table", help="a table of configs/reproduce/ (table1, table2, table3, pj_tradeoff, pj_validation, recipe, curve)")
+    from .run.reproduce import tables
+
+    r.add_argument("table", help=f"a table of configs/reproduce/ ({', '.join(tables())})")
     r.add_argument("--budget", choices=["cpu", "paper"], default="cpu", help="cpu: the packaged budget recipes, presets budget/… (default); paper: the paper's recipes (for a GPU)")
     r.add_argument("--only", nargs="+", metavar="ROW", help="run only these rows (names in the packaged table definition phasecollapse/configs/reproduce/TABLE.toml)")
     r.add_argument("--out", default="results/reproduce", help="where the runs and the table go")
