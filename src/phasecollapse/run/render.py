@@ -35,8 +35,7 @@ def markdown(record: dict[str, Any]) -> str:
     title, budget, rows, kind = record["title"], record["budget"], record["rows"], kind_of(record)
 
     def cell(r: dict[str, Any]) -> str:
-        spread = f" ± {r['err_spread']:.2f}" if r["err_spread"] is not None else ""
-        return f"{r['err_mean']:.2f}{spread}"
+        return _mean_text(r["err_mean"], r["err_spread"])
 
     validated = any(r.get("val_err_mean") is not None for r in rows)  # then choices are read off this column
 
